@@ -1,0 +1,1 @@
+"""Command-line interfaces: the ``dativo`` console script and ``airflow dativo ...``."""

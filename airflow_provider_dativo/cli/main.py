@@ -1,0 +1,151 @@
+"""The ``dativo`` console script: run, validate, pools, export.
+
+Commands print machine-readable output on stdout (JSON events, pools JSON) and human
+messages on stderr, and exit 0 (success), 1 (partial) or 2 (failure / invalid input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
+from airflow_provider_dativo.config.paths import app_root_from_env
+
+EXIT_OK, EXIT_FAILURE = 0, 2
+
+
+def _add_app_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--app-root", default=None, help="folder that replaces /app/ in paths (default: DATIVO_APP_ROOT)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dativo", description="dativo ingestion on Apache Airflow")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one job once (exit 0 success, 1 partial, 2 failure)")
+    run.add_argument("--config", required=True, help="job YAML")
+    run.add_argument("--mode", default="self_hosted", choices=["self_hosted"], help="execution mode")
+    run.add_argument("--job-name", default=None, help="name in events and metrics (default: the file's stem)")
+    run.add_argument("--run-id", default=None, help="run id recorded with the commit (default: generated)")
+    run.add_argument("--dativo-home", default=None, help="home of the embedded catalog (default: DATIVO_HOME)")
+    _add_app_root(run)
+
+    validate = sub.add_parser("validate", help="check a runner file and every file it references")
+    validate.add_argument("path", help="runner.yaml (or a single job YAML)")
+    _add_app_root(validate)
+
+    pools = sub.add_parser("pools", help="print the tenant pools as JSON for `airflow pools import`")
+    pools.add_argument("runner_config", help="runner.yaml")
+    _add_app_root(pools)
+
+    export = sub.add_parser("export", help="write one static DAG file per schedule")
+    export.add_argument("runner_config", help="runner.yaml")
+    export.add_argument("--out", required=True, help="folder for the DAG files")
+    _add_app_root(export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"run": cmd_run, "validate": cmd_validate, "pools": cmd_pools, "export": cmd_export}[args.command]
+    try:
+        return handler(args)
+    except DativoConfigError as exc:
+        for problem in exc.problems:
+            print(problem)
+        return EXIT_FAILURE
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a job in this process and exit with its exit code."""
+    import uuid
+
+    from airflow_provider_dativo.config.loader import load_job
+    from airflow_provider_dativo.engine.events import EventEmitter
+    from airflow_provider_dativo.engine.runner import run_job
+
+    job = load_job(args.config, app_root=args.app_root)
+    job_name = args.job_name or Path(args.config).stem
+    run_id = args.run_id or f"cli/{uuid.uuid4()}"
+    emitter = EventEmitter(job_name=job_name, tenant_id=job.tenant_id, run_id=run_id, stream=sys.stdout)
+    result = run_job(job, job_name=job_name, run_id=run_id, emitter=emitter, dativo_home=args.dativo_home)
+    return result.exit_code
+
+
+def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProblem], int]:
+    """Every problem of a runner file (or job file) and the files it references."""
+    from airflow_provider_dativo.config.loader import load_asset, load_job, load_runner
+    from airflow_provider_dativo.config.yaml_source import read_yaml
+
+    data = read_yaml(path)
+    if isinstance(data, dict) and "runner" not in data and "source_connector" in data:
+        job = load_job(path, app_root=app_root)
+        load_asset(job)
+        return [], 1
+    plan = load_runner(path, app_root=app_root)
+    problems = list(plan.problems)
+    checked: set[Path] = set()
+    for spec in plan.specs:
+        if spec.job.asset_path in checked:
+            continue
+        checked.add(spec.job.asset_path)
+        try:
+            load_asset(spec.job)
+        except DativoConfigError as exc:
+            problems.append(
+                ConfigProblem(str(spec.job.path), None, "asset", f"asset {spec.job.config.asset!r} is invalid (see below)")
+                if spec.job.asset_path.exists()
+                else ConfigProblem(
+                    str(spec.job.path), None, "asset", f"asset file {spec.job.asset_path} does not exist"
+                )
+            )
+            if spec.job.asset_path.exists():
+                problems.extend(exc.problems)
+    return problems, len(plan.specs) + len(plan.failures)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    problems, count = collect_problems(path, app_root_from_env(args.app_root))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{path}: valid ({count} schedule(s) or job(s) checked)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_pools(args: argparse.Namespace) -> int:
+    from airflow_provider_dativo.cli.pools import pools_export
+    from airflow_provider_dativo.config.loader import load_runner
+
+    plan = load_runner(args.runner_config, app_root=app_root_from_env(args.app_root))
+    print(json.dumps(pools_export(plan), indent=2, sort_keys=True))
+    for problem in plan.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from airflow_provider_dativo.config.loader import load_runner
+    from airflow_provider_dativo.export import export_dags
+
+    app_root = app_root_from_env(args.app_root)
+    plan = load_runner(args.runner_config, app_root=app_root)
+    if plan.problems:
+        for problem in plan.problems:
+            print(problem)
+        print("nothing exported: fix the problems above first", file=sys.stderr)
+        return EXIT_FAILURE
+    for written in export_dags(plan, Path(args.out), app_root=app_root):
+        print(written, file=sys.stderr)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

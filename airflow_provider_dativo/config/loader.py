@@ -1,0 +1,245 @@
+"""Load runner, job and asset files into resolved, validated objects.
+
+A runner file is loaded schedule by schedule: a broken schedule becomes a
+:class:`ScheduleFailure` and never prevents the healthy ones from loading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from airflow_provider_dativo.config.asset import Asset
+from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
+from airflow_provider_dativo.config.job import FILE_CONNECTORS, FileSourceSettings, JobConfig
+from airflow_provider_dativo.config.paths import app_root_from_env, infer_tenant, jobs_root, resolve_path
+from airflow_provider_dativo.config.retry import RetryConfig
+from airflow_provider_dativo.config.runner import RunnerFile, Schedule
+from airflow_provider_dativo.config.validation import validate_model
+from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
+
+POOL_PREFIX = "dativo_tenant_"
+
+
+def pool_name(tenant_id: str) -> str:
+    """The Airflow pool that serializes one tenant's jobs."""
+    return f"{POOL_PREFIX}{tenant_id}"
+
+
+@dataclass(frozen=True)
+class ResolvedJob:
+    """A validated job file with its paths resolved and its tenant known."""
+
+    path: Path
+    config: JobConfig
+    tenant_id: str
+    tenant_inferred: bool
+    asset_path: Path
+    retry_config: RetryConfig | None
+    source_path: Path | None = None
+
+    @property
+    def namespace(self) -> str:
+        return self.config.target.namespace or self.tenant_id
+
+    @property
+    def asset_uri(self) -> str:
+        """URI of the Airflow Asset that names the target table."""
+        target = self.config.target
+        return f"iceberg://{target.catalog_name}/{self.namespace}/{target.table}"
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A healthy schedule, ready to become a DAG."""
+
+    index: int
+    schedule: Schedule
+    job: ResolvedJob
+    concurrency_per_tenant: int
+
+    @property
+    def pool(self) -> str:
+        return pool_name(self.job.tenant_id)
+
+
+@dataclass(frozen=True)
+class ScheduleFailure:
+    """A schedule that cannot be built, with every problem found in it."""
+
+    index: int
+    name: str | None
+    problems: list[ConfigProblem]
+
+
+@dataclass
+class RunnerPlan:
+    """Everything a runner.yaml describes, split into healthy and broken schedules."""
+
+    path: Path
+    runner: RunnerFile
+    specs: list[ScheduleSpec] = field(default_factory=list)
+    failures: list[ScheduleFailure] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[ConfigProblem]:
+        return [p for failure in self.failures for p in failure.problems]
+
+    def pools(self) -> dict[str, int]:
+        """Pool name -> slots, for every tenant with a healthy schedule."""
+        slots = self.runner.runner.orchestrator.concurrency_per_tenant
+        return {spec.pool: slots for spec in sorted(self.specs, key=lambda s: s.pool)}
+
+
+def load_asset(job: ResolvedJob) -> Asset:
+    """Read and validate the asset a job refers to."""
+    data = read_yaml(job.asset_path)
+    if isinstance(data, dict) and "asset" in data and "fields" not in data:
+        return validate_model(Asset, data["asset"], job.asset_path, ("asset",))
+    return validate_model(Asset, data, job.asset_path)
+
+
+def load_job(
+    path: str | Path, *, app_root: str | None = None, default_retry: RetryConfig | None = None
+) -> ResolvedJob:
+    """Read, validate and resolve one job file. Raises :class:`DativoConfigError`."""
+    app_root = app_root_from_env(app_root)
+    path = Path(path)
+    data = read_yaml(path)
+    config = validate_model(JobConfig, data, path)
+    problems: list[ConfigProblem] = []
+
+    tenant_inferred = config.tenant_id is None
+    tenant = config.tenant_id or infer_tenant(path)
+    if tenant is None:
+        problems.append(
+            ConfigProblem(
+                str(path),
+                line_of(path, ()),
+                "tenant_id",
+                "is missing and cannot be inferred: the job file is not in a jobs/<tenant>/ folder",
+            )
+        )
+
+    asset_path = _asset_path(config.asset, path, app_root)
+    source_path = None
+    if config.source_connector in FILE_CONNECTORS:
+        try:
+            settings = validate_model(FileSourceSettings, config.source, path, ("source",))
+            source_path = resolve_path(settings.path, path.parent, app_root)
+        except DativoConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise DativoConfigError(problems)
+    return ResolvedJob(
+        path=path,
+        config=config,
+        tenant_id=tenant,  # type: ignore[arg-type]
+        tenant_inferred=tenant_inferred,
+        asset_path=asset_path,
+        retry_config=config.retry_config or default_retry,
+        source_path=source_path,
+    )
+
+
+def _asset_path(ref: str, job_path: Path, app_root: str | None) -> Path:
+    """A path (relative to the job file) or a bare name looked up as ``assets/<name>.yaml``."""
+    is_bare_name = "/" not in ref and not ref.endswith((".yaml", ".yml"))
+    if is_bare_name:
+        root = jobs_root(job_path) or job_path.parent
+        return root / "assets" / f"{ref}.yaml"
+    return resolve_path(ref, job_path.parent, app_root)
+
+
+def _app_root_hint(raw: str, app_root: str | None) -> str:
+    if raw.startswith("/app/") and not app_root:
+        return " (set DATIVO_APP_ROOT to the folder that stands for /app/)"
+    return ""
+
+
+def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
+    """Load a runner.yaml and every job it schedules.
+
+    Raises :class:`DativoConfigError` only when the runner file itself is unusable; problems
+    of single schedules are collected in :attr:`RunnerPlan.failures`.
+    """
+    app_root = app_root_from_env(app_root)
+    path = Path(path)
+    runner = validate_model(RunnerFile, read_yaml(path), path)
+    orchestrator = runner.runner.orchestrator
+    plan = RunnerPlan(path=path, runner=runner)
+    seen_names: dict[str, int] = {}
+    job_cache: dict[Path, ResolvedJob | DativoConfigError] = {}
+
+    for index, raw in enumerate(orchestrator.schedules):
+        prefix = ("runner", "orchestrator", "schedules", index)
+        raw_name = raw.get("name") if isinstance(raw, dict) else None
+        name = raw_name if isinstance(raw_name, str) else None
+        try:
+            schedule = validate_model(Schedule, raw, path, prefix, context=f"schedule {name or index!r}: ")
+        except DativoConfigError as exc:
+            plan.failures.append(ScheduleFailure(index, name, exc.problems))
+            continue
+
+        if schedule.name in seen_names:
+            plan.failures.append(
+                ScheduleFailure(
+                    index,
+                    schedule.name,
+                    [
+                        ConfigProblem(
+                            str(path),
+                            line_of(path, (*prefix, "name")),
+                            f"runner.orchestrator.schedules[{index}].name",
+                            f"schedule {schedule.name!r}: duplicate name; schedules[{seen_names[schedule.name]}] "
+                            "already uses it (names become dag_ids and must be unique)",
+                        )
+                    ],
+                )
+            )
+            continue
+        seen_names[schedule.name] = index
+
+        if schedule.dag is not None:
+            plan.failures.append(
+                ScheduleFailure(
+                    index,
+                    schedule.name,
+                    [
+                        ConfigProblem(
+                            str(path),
+                            line_of(path, (*prefix, "dag")),
+                            f"runner.orchestrator.schedules[{index}].dag",
+                            f"schedule {schedule.name!r}: DAG-of-workflows schedules are not supported "
+                            "by this version of the provider yet",
+                        )
+                    ],
+                )
+            )
+            continue
+
+        job_path = resolve_path(schedule.config or "", path.parent, app_root)
+        if job_path not in job_cache:
+            try:
+                job_cache[job_path] = load_job(job_path, app_root=app_root, default_retry=orchestrator.retry_config)
+            except DativoConfigError as exc:
+                job_cache[job_path] = exc
+        job = job_cache[job_path]
+        if isinstance(job, DativoConfigError):
+            problems = [
+                ConfigProblem(
+                    str(path),
+                    line_of(path, (*prefix, "config")),
+                    f"runner.orchestrator.schedules[{index}].config",
+                    f"schedule {schedule.name!r}: job file {job_path} is invalid (see below)"
+                    if job_path.exists()
+                    else f"schedule {schedule.name!r}: job file {job_path} does not exist"
+                    + _app_root_hint(schedule.config or "", app_root),
+                )
+            ]
+            if job_path.exists():
+                problems.extend(job.problems)
+            plan.failures.append(ScheduleFailure(index, schedule.name, problems))
+            continue
+        plan.specs.append(ScheduleSpec(index, schedule, job, orchestrator.concurrency_per_tenant))
+    return plan

@@ -1,0 +1,116 @@
+"""runner.yaml: the schedules of a dativo deployment."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import pendulum
+from croniter import croniter
+from pydantic import Field, field_validator, model_validator
+
+from airflow_provider_dativo.config.base import StrictModel
+from airflow_provider_dativo.config.retry import RetryConfig
+
+_DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+CRON_PRESETS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+}
+"""The presets Airflow's cron timetables accept."""
+
+
+class Schedule(StrictModel):
+    """One schedule; it becomes one Airflow DAG whose dag_id is ``name``."""
+
+    name: str
+    config: str | None = Field(None, description="Job YAML, relative to runner.yaml.")
+    dag: str | None = Field(None, description="DAG-of-workflows YAML, relative to runner.yaml.")
+    cron: str | None = None
+    interval_seconds: Annotated[int, Field(gt=0)] | None = None
+    enabled: bool = True
+    timezone: str = "UTC"
+    max_concurrent_runs: Annotated[int, Field(ge=1)] = 1
+    tags: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_dag_id(cls, name: str) -> str:
+        if not _DAG_ID.match(name):
+            raise ValueError(f"{name!r} cannot be a dag_id: use up to 250 letters, digits, '_', '.' or '-'")
+        return name
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, cron: str | None) -> str | None:
+        if cron is None:
+            return None
+        expression = CRON_PRESETS.get(cron.strip(), cron)
+        if len(expression.split()) != 5 or not croniter.is_valid(expression):
+            raise ValueError(
+                f"{cron!r} is not a valid cron expression: use 5 fields (minute hour day month weekday) "
+                f"or one of {', '.join(CRON_PRESETS)}"
+            )
+        return cron
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, name: str) -> str:
+        try:
+            pendulum.timezone(name)
+        except Exception:
+            raise ValueError(f"{name!r} is not an IANA time zone name (e.g. 'UTC', 'America/New_York')") from None
+        return name
+
+    @field_validator("tags")
+    @classmethod
+    def _scalar_tags(cls, tags: dict[str, Any]) -> dict[str, Any]:
+        for key, value in tags.items():
+            if isinstance(value, (dict, list)) or value is None:
+                raise ValueError(f"tag {key!r} must be a string, number or boolean")
+            if len(f"{key}:{value}") > 100:
+                raise ValueError(f"tag {key!r}: '{key}:{value}' is longer than Airflow's 100 characters")
+        return tags
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> Schedule:
+        if (self.cron is None) == (self.interval_seconds is None):
+            raise ValueError("set exactly one of 'cron' or 'interval_seconds'")
+        if (self.config is None) == (self.dag is None):
+            raise ValueError("set exactly one of 'config' (a job file) or 'dag' (a DAG-of-workflows file)")
+        return self
+
+    def tag_strings(self) -> list[str]:
+        """Custom tags as Airflow tags ``key:value`` (booleans lower-case, as YAML wrote them)."""
+        out = []
+        for key, value in self.tags.items():
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            out.append(f"{key}:{text}")
+        return out
+
+
+class Orchestrator(StrictModel):
+    """``runner.orchestrator``: the same file serves Airflow and Dagster."""
+
+    type: Literal["airflow", "dagster"] = "dagster"
+    schedules: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Schedules; each is validated on its own so one broken schedule hides no other.",
+    )
+    concurrency_per_tenant: Annotated[int, Field(ge=1)] = 1
+    retry_config: RetryConfig | None = None
+
+
+class RunnerSection(StrictModel):
+    mode: Literal["orchestrated", "oneshot"] = "orchestrated"
+    orchestrator: Orchestrator
+
+
+class RunnerFile(StrictModel):
+    """The whole runner.yaml."""
+
+    runner: RunnerSection

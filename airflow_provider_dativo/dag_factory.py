@@ -1,0 +1,119 @@
+"""Build one Airflow DAG per schedule of a dativo ``runner.yaml``.
+
+Usage in a DAG file (this is all of ``dags/dativo_dags.py``)::
+
+    from airflow_provider_dativo.dag_factory import build_dags
+
+    globals().update(build_dags())
+
+Parsing reads the runner file and the job files it names, and nothing else: no catalog,
+no network, no metadata database. A broken schedule becomes a placeholder DAG tagged
+``dativo:config-error`` whose description names the schedule, file, line and field, so it
+never hides the healthy schedules.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from airflow.sdk import DAG, Asset, CronTriggerTimetable, DeltaTriggerTimetable
+
+from airflow_provider_dativo.config.errors import DativoConfigError
+from airflow_provider_dativo.config.loader import RunnerPlan, load_runner
+from airflow_provider_dativo.config.paths import app_root_from_env
+from airflow_provider_dativo.dag_spec import (
+    CONFIG_ERROR_TASK_ID,
+    IngestDagArgs,
+    TimetableArgs,
+    config_error_dag_args,
+    config_error_dag_id,
+    ingest_dag_args,
+)
+from airflow_provider_dativo.operators.config_error import DativoConfigErrorOperator
+from airflow_provider_dativo.operators.ingest import DativoIngestOperator
+from airflow_provider_dativo.retry_policy import DativoRetryPolicy
+
+RUNNER_ENV = "DATIVO_RUNNER_CONFIG"
+
+
+def _airflow_option(key: str) -> str:
+    try:
+        from airflow.configuration import conf
+
+        return conf.get("dativo", key, fallback="") or ""
+    except Exception:  # Airflow's configuration is unavailable (e.g. outside Airflow)
+        return ""
+
+
+def resolve_runner_path(runner_config: str | os.PathLike[str] | None = None) -> Path:
+    """The argument, then ``DATIVO_RUNNER_CONFIG``, then Airflow config ``[dativo] runner_config``."""
+    value = os.fspath(runner_config) if runner_config else os.environ.get(RUNNER_ENV) or _airflow_option("runner_config")
+    if not value:
+        raise DativoConfigError.single(
+            "<runner.yaml>",
+            "runner_config",
+            f"no runner file given: pass build_dags(path), set {RUNNER_ENV}, "
+            "or set [dativo] runner_config in airflow.cfg",
+        )
+    return Path(value)
+
+
+def resolve_app_root(app_root: str | os.PathLike[str] | None = None) -> str | None:
+    """The argument, then ``DATIVO_APP_ROOT``, then Airflow config ``[dativo] app_root``."""
+    return app_root_from_env(app_root) or _airflow_option("app_root") or None
+
+
+def build_dags(
+    runner_config: str | os.PathLike[str] | None = None, *, app_root: str | os.PathLike[str] | None = None
+) -> dict[str, DAG]:
+    """Return ``{dag_id: DAG}`` for every schedule of the runner file.
+
+    Raises :class:`DativoConfigError` only when the runner file itself cannot be used
+    (missing, not YAML, wrong top-level keys); Airflow then shows it as an import error.
+    """
+    root = resolve_app_root(app_root)
+    plan = load_runner(resolve_runner_path(runner_config), app_root=root)
+    return dags_from_plan(plan, app_root=root)
+
+
+def dags_from_plan(plan: RunnerPlan, *, app_root: str | None) -> dict[str, DAG]:
+    """Build the DAGs of an already loaded runner plan (healthy ones first)."""
+    dags: dict[str, DAG] = {}
+    for spec in plan.specs:
+        dags[spec.schedule.name] = build_ingest_dag(ingest_dag_args(spec, app_root=app_root))
+    for failure in plan.failures:
+        dag_id = config_error_dag_id(failure, set(dags))
+        dags[dag_id] = build_config_error_dag(config_error_dag_args(failure, dag_id))
+    return dags
+
+
+def make_timetable(args: TimetableArgs | None) -> CronTriggerTimetable | DeltaTriggerTimetable | None:
+    """Airflow's own trigger timetables: runs fire at the scheduled time, in the schedule's zone."""
+    if args is None:
+        return None
+    if args.cron is not None:
+        return CronTriggerTimetable(args.cron, timezone=args.timezone)
+    return DeltaTriggerTimetable(timedelta(seconds=args.interval_seconds or 0))
+
+
+def build_ingest_dag(args: IngestDagArgs) -> DAG:
+    """One DAG with exactly one :class:`DativoIngestOperator`."""
+    retry_policy = DativoRetryPolicy(args.retry_config) if args.retry_config else None
+    with DAG(schedule=make_timetable(args.timetable), **args.dag) as dag:
+        DativoIngestOperator(
+            **args.task,
+            retry_policy=retry_policy,
+            outlets=[Asset(uri=args.asset_uri)],
+        )
+    return dag
+
+
+def build_config_error_dag(args: dict) -> DAG:
+    """A paused DAG whose only task fails with the configuration error."""
+    args = dict(args)
+    message = args.pop("error_message")
+    with DAG(schedule=None, **args) as dag:
+        DativoConfigErrorOperator(task_id=CONFIG_ERROR_TASK_ID, error_message=message)
+    return dag

@@ -1,0 +1,117 @@
+"""The arguments of the Airflow objects a schedule becomes, as plain data.
+
+The DAG factory builds DAGs from these arguments and ``dativo export`` writes them into
+static DAG files, so both produce the same serialized DAG by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from airflow_provider_dativo.config.loader import ScheduleFailure, ScheduleSpec
+
+INGEST_TASK_ID = "ingest"
+CONFIG_ERROR_TASK_ID = "config_error"
+TAG_DISABLED = "dativo:disabled"
+TAG_CONFIG_ERROR = "dativo:config-error"
+
+
+@dataclass(frozen=True)
+class TimetableArgs:
+    """``cron`` -> CronTriggerTimetable(cron, timezone); ``interval`` -> DeltaTriggerTimetable(delta)."""
+
+    cron: str | None
+    interval_seconds: int | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class IngestDagArgs:
+    """Everything needed to build one ingest DAG."""
+
+    dag: dict[str, Any]
+    timetable: TimetableArgs | None
+    task: dict[str, Any]
+    asset_uri: str
+    retry_config: dict[str, Any] | None
+
+
+def ingest_dag_args(spec: ScheduleSpec, *, app_root: str | None) -> IngestDagArgs:
+    """Map one healthy schedule to DAG, timetable, operator and retry arguments."""
+    schedule, job = spec.schedule, spec.job
+    tags = [
+        "dativo",
+        f"tenant:{job.tenant_id}",
+        f"job:{schedule.name}",
+        f"connector:{job.config.source_connector}",
+        *schedule.tag_strings(),
+    ]
+    if not schedule.enabled:
+        tags.append(TAG_DISABLED)
+    timing = f"cron '{schedule.cron}' ({schedule.timezone})" if schedule.cron else f"every {schedule.interval_seconds}s"
+    dag = {
+        "dag_id": schedule.name,
+        "description": f"dativo job {job.path.name} for tenant {job.tenant_id}, {timing}",
+        "catchup": False,
+        "max_active_runs": schedule.max_concurrent_runs,
+        "is_paused_upon_creation": not schedule.enabled,
+        "tags": tags,
+        "doc_md": (
+            f"**dativo schedule** `{schedule.name}`\n\n"
+            f"* job file: `{job.path}`\n* tenant: `{job.tenant_id}` (pool `{spec.pool}`)\n"
+            f"* source: `{job.config.source_connector}` -> Iceberg `{job.asset_uri}`\n"
+            f"* schedule: {timing}{'' if schedule.enabled else ' - disabled (enabled: false)'}\n"
+        ),
+    }
+    timetable = (
+        TimetableArgs(schedule.cron, schedule.interval_seconds, schedule.timezone) if schedule.enabled else None
+    )
+    retry = job.retry_config
+    task: dict[str, Any] = {
+        "task_id": INGEST_TASK_ID,
+        "config_path": str(job.path),
+        "app_root": app_root,
+        "job_name": schedule.name,
+        "pool": spec.pool,
+        "retries": retry.max_retries if retry else 0,
+    }
+    if retry:
+        task.update(
+            retry_delay=timedelta(seconds=retry.initial_delay_seconds),
+            retry_exponential_backoff=float(retry.backoff_multiplier),
+            max_retry_delay=timedelta(seconds=retry.max_delay_seconds),
+        )
+    return IngestDagArgs(
+        dag=dag,
+        timetable=timetable,
+        task=task,
+        asset_uri=job.asset_uri,
+        retry_config=retry.model_dump(mode="json") if retry else None,
+    )
+
+
+def config_error_dag_id(failure: ScheduleFailure, taken: set[str]) -> str:
+    """The schedule's own name when it is free and valid, else a stable derived id."""
+    name = failure.name
+    if name and re.fullmatch(r"[A-Za-z0-9_.-]{1,200}", name) and name not in taken:
+        return name
+    base = re.sub(r"[^A-Za-z0-9_.-]", "_", name or "unnamed")[:150]
+    return f"dativo_config_error__{base}__schedule_{failure.index}"
+
+
+def config_error_dag_args(failure: ScheduleFailure, dag_id: str) -> dict[str, Any]:
+    """DAG arguments of the placeholder that shows a broken schedule's problems in the UI."""
+    text = "\n".join(str(p) for p in failure.problems)
+    first = str(failure.problems[0]) if failure.problems else "invalid schedule"
+    return {
+        "dag_id": dag_id,
+        "description": f"CONFIG ERROR: {first}"[:1000],
+        "catchup": False,
+        "is_paused_upon_creation": True,
+        "tags": ["dativo", TAG_CONFIG_ERROR],
+        "doc_md": f"**This dativo schedule is misconfigured** and does not run.\n\n```\n{text}\n```\n",
+        "error_message": text,
+    }

@@ -1,0 +1,64 @@
+"""Job failures the engine raises internally and :func:`runner.run_job` turns into exit codes.
+
+Each class carries the ``error_type`` reported to the user, so the runner never has to guess
+from exception class names which failures are the user's data, config or infrastructure.
+"""
+
+from __future__ import annotations
+
+
+class JobFailed(Exception):
+    """A job cannot complete. ``str(exc)`` is the human-readable reason shown to the user."""
+
+    exit_code: int = 2
+    error_type: str = "JobFailed"
+    show_type: bool = True
+    """Whether the reported error text starts with ``error_type``; retry rules match on it."""
+
+    def __init__(self, message: str, *, exit_code: int | None = None, error_type: str | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+        if error_type is not None:
+            self.error_type = error_type
+
+    def report(self) -> str:
+        """The error text for events and :class:`JobResult`."""
+        return f"{self.error_type}: {self}" if self.show_type else str(self)
+
+
+class ConfigError(JobFailed):
+    """The job or its asset cannot be used as written (e.g. an enum value of the wrong type)."""
+
+    error_type = "ConfigError"
+
+
+class ConnectorNotAvailable(JobFailed):
+    """The job names a connector that is declared but has no engine in this version."""
+
+    error_type = "ConnectorNotAvailable"
+
+
+class SourceError(JobFailed):
+    """The source cannot be read: missing file, unreadable format, columns that do not fit the asset."""
+
+    error_type = "SourceError"
+
+
+class ValidationFailed(JobFailed):
+    """Records broke the asset's rules and the validation mode does not allow writing them."""
+
+    error_type = "ValidationError"
+    show_type = False  # "validation failed (strict): ..." already says what went wrong
+
+
+class CatalogUnavailable(JobFailed):
+    """The Iceberg catalog cannot be reached; usually temporary, so the run may be retried."""
+
+    error_type = "ConnectionError"
+
+
+class WriteError(JobFailed):
+    """The data cannot be written to the target table (schema mismatch, duplicate merge keys...)."""
+
+    error_type = "WriteError"

@@ -1,0 +1,48 @@
+"""Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``).
+
+Kept free of imports so that provider discovery stays cheap and can never fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_dativo import __version__
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider description Airflow shows in ``airflow providers list``."""
+    return {
+        "package-name": "airflow-provider-dativo",
+        "name": "Dativo",
+        "description": "Run dativo ingestion schedules (runner.yaml) as Airflow DAGs that load Apache Iceberg tables.",
+        "versions": [__version__],
+        "cli": ["airflow_provider_dativo.cli.airflow_commands.get_cli_commands"],
+        "config": {
+            "dativo": {
+                "description": "Settings of the dativo provider.",
+                "options": {
+                    "runner_config": {
+                        "description": (
+                            "Path of the runner.yaml whose schedules build_dags() turns into DAGs when "
+                            "neither an argument nor the DATIVO_RUNNER_CONFIG environment variable names one."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/opt/airflow/dativo/runner.yaml",
+                        "default": "",
+                    },
+                    "app_root": {
+                        "description": (
+                            "Folder that replaces the /app/ prefix of absolute paths in runner and job "
+                            "files (the dativo image's layout). DATIVO_APP_ROOT takes precedence."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/opt/airflow/dativo",
+                        "default": "",
+                    },
+                },
+            }
+        },
+    }

@@ -1,0 +1,96 @@
+"""``DativoIngestOperator``: run one dativo job inside an Airflow task.
+
+Parsing a DAG file that uses this operator must stay cheap and side-effect free, so the
+engine (pyarrow, pyiceberg) is imported only in :meth:`DativoIngestOperator.execute`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_dativo.config.errors import DativoConfigError
+from airflow_provider_dativo.exceptions import DativoJobError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+EXIT_SUCCESS, EXIT_PARTIAL, EXIT_FAILURE = 0, 1, 2
+
+
+class DativoIngestOperator(BaseOperator):
+    """Run the dativo job described by ``config_path`` and return its metrics (pushed to XCom).
+
+    Exit code 0 succeeds with status ``success``. Exit code 1 (warn mode dropped records)
+    succeeds with status ``partial``, unless the task's retry policy treats 1 as retryable
+    and tries remain, in which case the task fails so Airflow retries it. Exit code 2 fails
+    the task with :class:`~airflow_provider_dativo.exceptions.DativoJobError`, whose
+    ``exit_code`` the retry policy decides on. An invalid job file fails at once, without
+    retries, since retrying cannot fix it.
+
+    :param config_path: job YAML (templated).
+    :param app_root: folder that replaces ``/app/`` in paths (default: ``DATIVO_APP_ROOT``).
+    :param job_name: name in events and metrics (default: the dag_id, i.e. the schedule name).
+    :param dativo_home: home of the embedded catalog (default: ``DATIVO_HOME`` or ``./.dativo``).
+    """
+
+    template_fields: Sequence[str] = ("config_path",)
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        config_path: str,
+        app_root: str | None = None,
+        job_name: str | None = None,
+        dativo_home: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.config_path = config_path
+        self.app_root = app_root
+        self.job_name = job_name
+        self.dativo_home = dativo_home
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airflow_provider_dativo.config.loader import load_job
+        from airflow_provider_dativo.engine.runner import run_job
+
+        try:
+            job = load_job(self.config_path, app_root=self.app_root)
+        except DativoConfigError as exc:
+            raise AirflowFailException(f"invalid dativo job configuration:\n{exc}") from None
+
+        job_name = self.job_name or self.dag_id
+        run_id = f"{self.dag_id}/{context['run_id']}/{self.task_id}"
+        result = run_job(job, job_name=job_name, run_id=run_id, dativo_home=self.dativo_home)
+        self.log.info("dativo job %s finished with exit code %s: %s", job_name, result.exit_code, result.metrics)
+
+        if result.exit_code == EXIT_SUCCESS:
+            return result.metrics
+        if result.exit_code == EXIT_PARTIAL and not self._should_retry_partial(context, result.error or ""):
+            self.log.warning("dativo job %s was partial: %s", job_name, result.error)
+            return result.metrics
+        raise DativoJobError(
+            result.error or f"dativo job {job_name} failed", exit_code=result.exit_code, metrics=result.metrics
+        )
+
+    def _should_retry_partial(self, context: Context, error_text: str) -> bool:
+        """Fail a partial run only when the retry policy would retry it and a try is left."""
+        from airflow_provider_dativo.retry_policy import DativoRetryPolicy
+
+        policy = self.retry_policy
+        if not isinstance(policy, DativoRetryPolicy):
+            return False
+        retryable, _ = policy.retry_config.is_retryable(EXIT_PARTIAL, error_text)
+        ti = context.get("ti")
+        try_number = getattr(ti, "try_number", 1) or 1
+        tries_left = try_number <= (self.retries or 0)
+        if retryable and not tries_left:
+            logging.getLogger(__name__).warning("exit code 1 is retryable but no try is left: keeping the partial load")
+        return retryable and tries_left

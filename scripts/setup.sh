@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Create .venv and install the provider with the pinned versions of constraints.txt.
+# Idempotent: re-installs only when constraints.txt or pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.dativo-installed"
+want="$(cat constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade "pip>=24"
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
+  echo "$want" > "$stamp"
+fi

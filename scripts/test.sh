@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole default test run: install, lint, then pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check airflow_provider_dativo tests dags benchmarks
+.venv/bin/python -m pytest "$@"

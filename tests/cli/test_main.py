@@ -1,0 +1,81 @@
+"""The ``dativo`` console script: validate and pools (run is covered with the engine)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from airflow_provider_dativo.cli.main import main
+from tests.conftest import EXAMPLES, RUNNER_AIRFLOW
+
+
+def dativo(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the installed console script, as a user would."""
+    exe = shutil.which("dativo") or str(Path(sys.executable).parent / "dativo")
+    return subprocess.run([exe, *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+
+
+def test_validate_example_runner_exits_0() -> None:
+    result = dativo("validate", str(RUNNER_AIRFLOW), env={"DATIVO_APP_ROOT": str(EXAMPLES)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "valid (5 schedule(s)" in result.stderr
+
+
+def test_validate_broken_copy_exits_2_with_file_line_field(tmp_path: Path) -> None:
+    copy = tmp_path / "example"
+    shutil.copytree(EXAMPLES, copy)
+    runner = copy / "configs" / "runner_airflow.yaml"
+    runner.write_text(runner.read_text().replace('cron: "0 2 * * *"', 'cron: "0 2 * * * * *"'))
+    job = copy / "jobs" / "acme" / "stripe_customers_to_iceberg.yaml"
+    job.write_text(job.read_text().replace("max_delay_seconds: 60", "max_delay_seconds: 60\n  jitter: true"))
+    asset = copy / "assets" / "events.yaml"
+    asset.write_text(asset.read_text().replace("type: double", "type: float64"))
+
+    result = dativo("validate", str(runner), env={"DATIVO_APP_ROOT": str(copy)})
+    assert result.returncode == 2
+    lines = result.stdout.splitlines()
+    assert any(
+        line.startswith(f"{runner}:") and "schedules[2].cron" in line and "not a valid cron" in line for line in lines
+    ), lines
+    assert any(line.startswith(f"{job}:") and "retry_config.jitter: unknown key 'jitter'" in line for line in lines)
+    assert any(
+        line.startswith(f"{copy}/assets/events.yaml:") and "fields[3].type" in line and "unknown type 'float64'" in line
+        for line in lines
+    ), lines
+
+
+def test_validate_accepts_a_single_job_file() -> None:
+    job = EXAMPLES / "jobs" / "acme" / "orders_csv_to_iceberg.yaml"
+    assert main(["validate", str(job)]) == 0
+
+
+def test_pools_prints_airflow_pools_import_json(capsys) -> None:
+    assert main(["pools", str(RUNNER_AIRFLOW), "--app-root", str(EXAMPLES)]) == 0
+    pools = json.loads(capsys.readouterr().out)
+    assert set(pools) == {"dativo_tenant_acme", "dativo_tenant_globex"}
+    assert all(p["slots"] == 1 and p["include_deferred"] is False and p["description"] for p in pools.values())
+
+
+def test_every_pool_the_dags_use_is_in_the_pools_export(capsys) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.conftest import REPO
+
+    main(["pools", str(RUNNER_AIRFLOW), "--app-root", str(EXAMPLES)])
+    exported = set(json.loads(capsys.readouterr().out))
+    bag = DagBag(dag_folder=str(REPO / "dags"), safe_mode=False)
+    used = {task.pool for dag in bag.dags.values() for task in dag.tasks}
+    assert used <= exported and used == {"dativo_tenant_acme", "dativo_tenant_globex"}
+
+
+def test_concurrency_per_tenant_sizes_the_pools(tmp_path: Path, capsys) -> None:
+    from tests.helpers import make_deployment
+
+    runner = make_deployment(tmp_path, schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n")
+    runner.write_text(runner.read_text().replace("    type: airflow\n", "    type: airflow\n    concurrency_per_tenant: 3\n"))
+    main(["pools", str(runner)])
+    assert json.loads(capsys.readouterr().out)["dativo_tenant_acme"]["slots"] == 3

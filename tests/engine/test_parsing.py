@@ -1,0 +1,105 @@
+"""Text -> typed parsing: every bad value is caught per row, good ones convert exactly."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+from airflow_provider_dativo.engine.parsing import parse_text
+
+UTC = timezone.utc
+
+
+def parse(values: list[str | None], type_name: str) -> list[tuple[object, bool]]:
+    typed, failed = parse_text(pa.array(values, pa.string()), type_name)
+    return list(zip(typed.to_pylist(), failed.to_pylist(), strict=True))
+
+
+def test_int_parses_signs_spaces_and_rejects_overflow_and_fractions() -> None:
+    assert parse([" +42 ", "-007", "2147483647", "2147483648", "1.5", "x", None], "int") == [
+        (42, False),
+        (-7, False),
+        (2147483647, False),
+        (None, True),
+        (None, True),
+        (None, True),
+        (None, False),
+    ]
+
+
+def test_long_bounds() -> None:
+    assert parse(["9223372036854775807", "-9223372036854775808", "9223372036854775808"], "long") == [
+        (9223372036854775807, False),
+        (-9223372036854775808, False),
+        (None, True),
+    ]
+
+
+def test_double_rejects_non_finite_and_text() -> None:
+    assert parse(["1.5", "-.5", "1e3", "1e400", "nan", "abc"], "double") == [
+        (1.5, False),
+        (-0.5, False),
+        (1000.0, False),
+        (None, True),
+        (None, True),
+        (None, True),
+    ]
+
+
+def test_decimal_checks_precision_and_scale_per_row() -> None:
+    assert parse(["123.45", "123.450", "1234.5", "0.001", "-0.5", "1e2"], "decimal(5,2)") == [
+        (Decimal("123.45"), False),
+        (Decimal("123.45"), False),
+        (None, True),
+        (None, True),
+        (Decimal("-0.50"), False),
+        (None, True),
+    ]
+
+
+def test_boolean_words() -> None:
+    assert parse(["true", "FALSE", " yes ", "no", "1", "0", "maybe"], "boolean") == [
+        (True, False),
+        (False, False),
+        (True, False),
+        (False, False),
+        (True, False),
+        (False, False),
+        (None, True),
+    ]
+
+
+def test_date_rejects_impossible_days() -> None:
+    assert parse(["2024-02-29", "2023-02-29", "2024-02-30", "2024-1-2", "2024-13-01"], "date") == [
+        (date(2024, 2, 29), False),
+        (None, True),
+        (None, True),
+        (None, True),
+        (None, True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-01-02T03:04:05Z", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2024-01-02T03:04:05+00:00", datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        ("2024-01-02 03:04:05+02:00", datetime(2024, 1, 2, 1, 4, 5, tzinfo=UTC)),
+        ("2024-01-02T03:04:05.250", datetime(2024, 1, 2, 3, 4, 5, 250000, tzinfo=UTC)),
+        ("2024-01-02T03:04:05.123456789", datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)),
+        ("2024-01-02T03:04", datetime(2024, 1, 2, 3, 4, tzinfo=UTC)),
+        ("2024-01-02", datetime(2024, 1, 2, tzinfo=UTC)),
+    ],
+)
+def test_timestamp_iso_variants_are_utc(text: str, expected: datetime) -> None:
+    [(value, failed)] = parse([text], "timestamp")
+    assert failed is False
+    assert value == expected
+
+
+@pytest.mark.parametrize("text", ["2024-02-30T00:00:00Z", "2024-01-02T24:00:00", "02/01/2024", "yesterday"])
+def test_timestamp_rejects_invalid(text: str) -> None:
+    assert parse([text], "timestamp") == [(None, True)]
