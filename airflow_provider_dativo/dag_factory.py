@@ -49,7 +49,11 @@ def _airflow_option(key: str) -> str:
 
 def resolve_runner_path(runner_config: str | os.PathLike[str] | None = None) -> Path:
     """The argument, then ``DATIVO_RUNNER_CONFIG``, then Airflow config ``[dativo] runner_config``."""
-    value = os.fspath(runner_config) if runner_config else os.environ.get(RUNNER_ENV) or _airflow_option("runner_config")
+    value = (
+        os.fspath(runner_config)
+        if runner_config
+        else os.environ.get(RUNNER_ENV) or _airflow_option("runner_config")
+    )
     if not value:
         raise DativoConfigError.single(
             "<runner.yaml>",

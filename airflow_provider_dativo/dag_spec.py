@@ -51,7 +51,11 @@ def ingest_dag_args(spec: ScheduleSpec, *, app_root: str | None) -> IngestDagArg
     ]
     if not schedule.enabled:
         tags.append(TAG_DISABLED)
-    timing = f"cron '{schedule.cron}' ({schedule.timezone})" if schedule.cron else f"every {schedule.interval_seconds}s"
+    timing = (
+        f"cron '{schedule.cron}' ({schedule.timezone})"
+        if schedule.cron
+        else f"every {schedule.interval_seconds}s"
+    )
     dag = {
         "dag_id": schedule.name,
         "description": f"dativo job {job.path.name} for tenant {job.tenant_id}, {timing}",
@@ -67,7 +71,9 @@ def ingest_dag_args(spec: ScheduleSpec, *, app_root: str | None) -> IngestDagArg
         ),
     }
     timetable = (
-        TimetableArgs(schedule.cron, schedule.interval_seconds, schedule.timezone) if schedule.enabled else None
+        TimetableArgs(schedule.cron, schedule.interval_seconds, schedule.timezone)
+        if schedule.enabled
+        else None
     )
     retry = job.retry_config
     task: dict[str, Any] = {

@@ -15,7 +15,9 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-dativo",
         "name": "Dativo",
-        "description": "Run dativo ingestion schedules (runner.yaml) as Airflow DAGs that load Apache Iceberg tables.",
+        "description": (
+            "Run dativo ingestion schedules (runner.yaml) as Airflow DAGs that load Apache Iceberg tables."
+        ),
         "versions": [__version__],
         "cli": ["airflow_provider_dativo.cli.airflow_commands.get_cli_commands"],
         "config": {

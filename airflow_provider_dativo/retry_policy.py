@@ -31,7 +31,9 @@ class DativoRetryPolicy(RetryPolicy):
 
     def __init__(self, retry_config: RetryConfig | dict[str, Any]) -> None:
         self.retry_config = (
-            retry_config if isinstance(retry_config, RetryConfig) else RetryConfig.model_validate(retry_config)
+            retry_config
+            if isinstance(retry_config, RetryConfig)
+            else RetryConfig.model_validate(retry_config)
         )
 
     def __repr__(self) -> str:

@@ -20,8 +20,10 @@ def main(runner_path: str, schedule_name: str) -> int:
     print(f"\nIceberg table {spec.job.asset_uri}: {rows.num_rows} rows, location {table.location()}")
     for snapshot in table.snapshots():
         summary = snapshot.summary.additional_properties if snapshot.summary else {}
-        print(f"  snapshot {snapshot.snapshot_id}: run {summary.get('dativo.run-id', '?')}, "
-              f"+{summary.get('added-records', 0)} rows")
+        print(
+            f"  snapshot {snapshot.snapshot_id}: run {summary.get('dativo.run-id', '?')}, "
+            f"+{summary.get('added-records', 0)} rows"
+        )
     print(rows.slice(0, 10).to_pandas().to_string() if _has_pandas() else rows.slice(0, 10))
     return 0
 

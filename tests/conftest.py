@@ -38,7 +38,10 @@ Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
 def airflow_db() -> Path:
     """A migrated sqlite metadata database for the whole session (tests that run tasks need one)."""
     result = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, env=os.environ.copy()
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return Path(os.environ["AIRFLOW_HOME"])

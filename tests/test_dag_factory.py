@@ -98,7 +98,9 @@ def test_runner_retry_config_is_the_default_for_jobs_without_one(dags: dict) -> 
 
 
 def test_no_retry_config_anywhere_means_no_retries(tmp_path: Path) -> None:
-    runner = make_deployment(tmp_path, schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n")
+    runner = make_deployment(
+        tmp_path, schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n"
+    )
     task = only_task(build_dags(runner)["a"])
     assert task.retries == 0 and task.retry_policy is None
 

@@ -34,8 +34,12 @@ def test_dagbag_has_every_schedule_and_no_import_errors() -> None:
 
 
 def test_every_dag_serializes_and_its_hash_is_stable_across_parses() -> None:
-    first = {d.dag_id: SerializedDagModel.hash(DagSerialization.to_dict(d)) for d in fill_dagbag().dags.values()}
-    second = {d.dag_id: SerializedDagModel.hash(DagSerialization.to_dict(d)) for d in fill_dagbag().dags.values()}
+    first = {
+        d.dag_id: SerializedDagModel.hash(DagSerialization.to_dict(d)) for d in fill_dagbag().dags.values()
+    }
+    second = {
+        d.dag_id: SerializedDagModel.hash(DagSerialization.to_dict(d)) for d in fill_dagbag().dags.values()
+    }
     assert first == second and len(first) == 5
     for dag in fill_dagbag().dags.values():
         data = DagSerialization.to_dict(dag)
@@ -57,7 +61,9 @@ def test_parsing_touches_no_heavy_module_network_or_database() -> None:
         "heavy = sorted(m for m in ('pyiceberg', 'pyarrow') if m in sys.modules)\n"
         "print(','.join(heavy) or 'none')\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy())
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy()
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "none"
 
@@ -69,7 +75,8 @@ def test_unknown_timezone_never_reaches_the_serializer(tmp_path, bad_tz: str) ->
     from tests.helpers import make_deployment
 
     runner = make_deployment(
-        tmp_path, schedules=f"- {{name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *', timezone: {bad_tz}}}\n"
+        tmp_path,
+        schedules=f"- {{name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *', timezone: {bad_tz}}}\n",
     )
     (dag,) = build_dags(runner).values()
     assert "dativo:config-error" in dag.tags

@@ -25,7 +25,13 @@ def test_exported_files_serialize_identically_to_the_factory(tmp_path: Path) -> 
     files = sorted(p.name for p in out.glob("*.py"))
     assert files == sorted(
         f"{n}.py"
-        for n in ("stripe_customers_hourly", "hubspot_contacts_daily", "maintenance_job", "acme_orders_csv", "globex_events_jsonl")
+        for n in (
+            "stripe_customers_hourly",
+            "hubspot_contacts_daily",
+            "maintenance_job",
+            "acme_orders_csv",
+            "globex_events_jsonl",
+        )
     )
     exported = DagBag(dag_folder=str(out), safe_mode=False)
     assert exported.import_errors == {}
@@ -47,7 +53,9 @@ def test_exported_file_reads_no_yaml(tmp_path: Path) -> None:
 def test_export_refuses_a_runner_with_problems(tmp_path: Path, capsys) -> None:
     from tests.helpers import make_deployment
 
-    runner = make_deployment(tmp_path, schedules="- {name: a, config: ../jobs/acme/nope.yaml, cron: '0 * * * *'}\n")
+    runner = make_deployment(
+        tmp_path, schedules="- {name: a, config: ../jobs/acme/nope.yaml, cron: '0 * * * *'}\n"
+    )
     assert main(["export", str(runner), "--out", str(tmp_path / "out")]) == 2
     assert "does not exist" in capsys.readouterr().out
     assert not list((tmp_path / "out").glob("*.py")) if (tmp_path / "out").exists() else True

@@ -27,7 +27,10 @@ def test_get_provider_info_contract() -> None:
 
 
 def test_package_root_imports_nothing_from_airflow() -> None:
-    code = "import sys, airflow_provider_dativo; print(any(m.startswith('airflow.') or m == 'airflow' for m in sys.modules))"
+    code = (
+        "import sys, airflow_provider_dativo\n"
+        "print(any(m == 'airflow' or m.startswith('airflow.') for m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
 
@@ -37,7 +40,11 @@ def test_airflow_providers_list_shows_the_provider_and_airflow_still_works(airfl
     assert listed.returncode == 0, listed.stderr
     packages = {p["package_name"] for p in json.loads(listed.stdout)}
     assert "airflow-provider-dativo" in packages
-    for args in (("version",), ("config", "get-value", "core", "dags_folder"), ("dags", "list", "-o", "json")):
+    for args in (
+        ("version",),
+        ("config", "get-value", "core", "dags_folder"),
+        ("dags", "list", "-o", "json"),
+    ):
         result = airflow(*args)
         assert result.returncode == 0, (args, result.stderr[-2000:])
         assert "Traceback" not in result.stderr
@@ -51,7 +58,9 @@ def test_sync_pools_creates_and_resizes_pools(airflow_db, tmp_path) -> None:
     assert pools["dativo_tenant_acme"] == 1 and pools["dativo_tenant_globex"] == 1
 
     bigger = tmp_path / "runner.yaml"
-    bigger.write_text(RUNNER_AIRFLOW.read_text().replace("concurrency_per_tenant: 1", "concurrency_per_tenant: 2"))
+    bigger.write_text(
+        RUNNER_AIRFLOW.read_text().replace("concurrency_per_tenant: 1", "concurrency_per_tenant: 2")
+    )
     bigger_env = airflow("dativo", "sync-pools", str(bigger), "--app-root", str(EXAMPLES))
     assert "resized pool dativo_tenant_acme from 1 to 2" in bigger_env.stdout
     pools = {p["pool"]: int(p["slots"]) for p in json.loads(airflow("pools", "list", "-o", "json").stdout)}

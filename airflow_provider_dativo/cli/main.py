@@ -19,7 +19,9 @@ EXIT_OK, EXIT_FAILURE = 0, 2
 
 
 def _add_app_root(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--app-root", default=None, help="folder that replaces /app/ in paths (default: DATIVO_APP_ROOT)")
+    parser.add_argument(
+        "--app-root", default=None, help="folder that replaces /app/ in paths (default: DATIVO_APP_ROOT)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mode", default="self_hosted", choices=["self_hosted"], help="execution mode")
     run.add_argument("--job-name", default=None, help="name in events and metrics (default: the file's stem)")
     run.add_argument("--run-id", default=None, help="run id recorded with the commit (default: generated)")
-    run.add_argument("--dativo-home", default=None, help="home of the embedded catalog (default: DATIVO_HOME)")
+    run.add_argument(
+        "--dativo-home", default=None, help="home of the embedded catalog (default: DATIVO_HOME)"
+    )
     _add_app_root(run)
 
     validate = sub.add_parser("validate", help="check a runner file and every file it references")
@@ -51,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "validate": cmd_validate, "pools": cmd_pools, "export": cmd_export}[args.command]
+    handler = {"run": cmd_run, "validate": cmd_validate, "pools": cmd_pools, "export": cmd_export}[
+        args.command
+    ]
     try:
         return handler(args)
     except DativoConfigError as exc:
@@ -97,7 +103,12 @@ def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProbl
             load_asset(spec.job)
         except DativoConfigError as exc:
             problems.append(
-                ConfigProblem(str(spec.job.path), None, "asset", f"asset {spec.job.config.asset!r} is invalid (see below)")
+                ConfigProblem(
+                    str(spec.job.path),
+                    None,
+                    "asset",
+                    f"asset {spec.job.config.asset!r} is invalid (see below)",
+                )
                 if spec.job.asset_path.exists()
                 else ConfigProblem(
                     str(spec.job.path), None, "asset", f"asset file {spec.job.asset_path} does not exist"

@@ -47,7 +47,9 @@ class AssetField(StrictModel):
             return type_name
         ps = decimal_precision_scale(type_name)
         if ps is None:
-            raise ValueError(f"unknown type {type_name!r}; use one of {', '.join(_SIMPLE_TYPES)} or decimal(p,s)")
+            raise ValueError(
+                f"unknown type {type_name!r}; use one of {', '.join(_SIMPLE_TYPES)} or decimal(p,s)"
+            )
         precision, scale = ps
         if not 1 <= precision <= 38 or scale > precision:
             raise ValueError(f"{type_name}: precision must be 1..38 and scale <= precision")

@@ -101,7 +101,9 @@ class JobConfig(StrictModel):
     @classmethod
     def _tenant_identifier(cls, value: str | None) -> str | None:
         if value is not None and not _IDENT.match(value):
-            raise ValueError(f"{value!r} must be letters, digits, '_' or '-' (it names a pool and a namespace)")
+            raise ValueError(
+                f"{value!r} must be letters, digits, '_' or '-' (it names a pool and a namespace)"
+            )
         return value
 
     @field_validator("source_connector")

@@ -19,7 +19,12 @@ _BASE = "https://airflow-provider-dativo.invalid/schema/"
 
 
 def _with_header(schema: dict[str, Any], name: str, title: str) -> dict[str, Any]:
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": _BASE + name, "title": title, **schema}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _BASE + name,
+        "title": title,
+        **schema,
+    }
 
 
 def runner_schema() -> dict[str, Any]:
@@ -50,7 +55,11 @@ def asset_schema() -> dict[str, Any]:
     return _with_header(Asset.model_json_schema(), "asset.schema.json", "dativo asset file")
 
 
-SCHEMAS = {"runner.schema.json": runner_schema, "job.schema.json": job_schema, "asset.schema.json": asset_schema}
+SCHEMAS = {
+    "runner.schema.json": runner_schema,
+    "job.schema.json": job_schema,
+    "asset.schema.json": asset_schema,
+}
 
 
 def render(name: str) -> str:

@@ -191,8 +191,9 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
                             str(path),
                             line_of(path, (*prefix, "name")),
                             f"runner.orchestrator.schedules[{index}].name",
-                            f"schedule {schedule.name!r}: duplicate name; schedules[{seen_names[schedule.name]}] "
-                            "already uses it (names become dag_ids and must be unique)",
+                            f"schedule {schedule.name!r}: duplicate name; "
+                            f"schedules[{seen_names[schedule.name]}] already uses it "
+                            "(names become dag_ids and must be unique)",
                         )
                     ],
                 )
@@ -221,7 +222,9 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
         job_path = resolve_path(schedule.config or "", path.parent, app_root)
         if job_path not in job_cache:
             try:
-                job_cache[job_path] = load_job(job_path, app_root=app_root, default_retry=orchestrator.retry_config)
+                job_cache[job_path] = load_job(
+                    job_path, app_root=app_root, default_retry=orchestrator.retry_config
+                )
             except DativoConfigError as exc:
                 job_cache[job_path] = exc
         job = job_cache[job_path]

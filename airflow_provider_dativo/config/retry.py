@@ -32,7 +32,9 @@ class RetryConfig(StrictModel):
     def _known_exit_codes(cls, codes: list[int]) -> list[int]:
         unknown = sorted(set(codes) - {1, 2})
         if unknown:
-            raise ValueError(f"exit codes {unknown} are never produced; a job exits 1 (partial) or 2 (failure)")
+            raise ValueError(
+                f"exit codes {unknown} are never produced; a job exits 1 (partial) or 2 (failure)"
+            )
         return codes
 
     @field_validator("retryable_error_patterns")
@@ -73,4 +75,7 @@ class RetryConfig(StrictModel):
         for pattern in self.retryable_error_patterns:
             if re.search(pattern, error_text):
                 return True, f"exit code {exit_code} is retryable and the error matches {pattern!r}"
-        return False, f"exit code {exit_code} is retryable but the error matches none of retryable_error_patterns"
+        return (
+            False,
+            f"exit code {exit_code} is retryable but the error matches none of retryable_error_patterns",
+        )

@@ -63,7 +63,9 @@ class Schedule(StrictModel):
         try:
             pendulum.timezone(name)
         except Exception:
-            raise ValueError(f"{name!r} is not an IANA time zone name (e.g. 'UTC', 'America/New_York')") from None
+            raise ValueError(
+                f"{name!r} is not an IANA time zone name (e.g. 'UTC', 'America/New_York')"
+            ) from None
         return name
 
     @field_validator("tags")

@@ -28,7 +28,12 @@ def validate_model(
 
 
 def problems_from(
-    exc: ValidationError, model: type[BaseModel], file: str | Path, prefix: Sequence[object] = (), *, context: str = ""
+    exc: ValidationError,
+    model: type[BaseModel],
+    file: str | Path,
+    prefix: Sequence[object] = (),
+    *,
+    context: str = "",
 ) -> list[ConfigProblem]:
     """One problem per pydantic error, located in the YAML file."""
     problems = []

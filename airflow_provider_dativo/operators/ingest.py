@@ -69,7 +69,9 @@ class DativoIngestOperator(BaseOperator):
         job_name = self.job_name or self.dag_id
         run_id = f"{self.dag_id}/{context['run_id']}/{self.task_id}"
         result = run_job(job, job_name=job_name, run_id=run_id, dativo_home=self.dativo_home)
-        self.log.info("dativo job %s finished with exit code %s: %s", job_name, result.exit_code, result.metrics)
+        self.log.info(
+            "dativo job %s finished with exit code %s: %s", job_name, result.exit_code, result.metrics
+        )
 
         if result.exit_code == EXIT_SUCCESS:
             return result.metrics
@@ -77,7 +79,9 @@ class DativoIngestOperator(BaseOperator):
             self.log.warning("dativo job %s was partial: %s", job_name, result.error)
             return result.metrics
         raise DativoJobError(
-            result.error or f"dativo job {job_name} failed", exit_code=result.exit_code, metrics=result.metrics
+            result.error or f"dativo job {job_name} failed",
+            exit_code=result.exit_code,
+            metrics=result.metrics,
         )
 
     def _should_retry_partial(self, context: Context, error_text: str) -> bool:
@@ -92,5 +96,7 @@ class DativoIngestOperator(BaseOperator):
         try_number = getattr(ti, "try_number", 1) or 1
         tries_left = try_number <= (self.retries or 0)
         if retryable and not tries_left:
-            logging.getLogger(__name__).warning("exit code 1 is retryable but no try is left: keeping the partial load")
+            logging.getLogger(__name__).warning(
+                "exit code 1 is retryable but no try is left: keeping the partial load"
+            )
         return retryable and tries_left

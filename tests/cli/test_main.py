@@ -39,11 +39,16 @@ def test_validate_broken_copy_exits_2_with_file_line_field(tmp_path: Path) -> No
     assert result.returncode == 2
     lines = result.stdout.splitlines()
     assert any(
-        line.startswith(f"{runner}:") and "schedules[2].cron" in line and "not a valid cron" in line for line in lines
+        line.startswith(f"{runner}:") and "schedules[2].cron" in line and "not a valid cron" in line
+        for line in lines
     ), lines
-    assert any(line.startswith(f"{job}:") and "retry_config.jitter: unknown key 'jitter'" in line for line in lines)
     assert any(
-        line.startswith(f"{copy}/assets/events.yaml:") and "fields[3].type" in line and "unknown type 'float64'" in line
+        line.startswith(f"{job}:") and "retry_config.jitter: unknown key 'jitter'" in line for line in lines
+    )
+    assert any(
+        line.startswith(f"{copy}/assets/events.yaml:")
+        and "fields[3].type" in line
+        and "unknown type 'float64'" in line
         for line in lines
     ), lines
 
@@ -57,7 +62,9 @@ def test_pools_prints_airflow_pools_import_json(capsys) -> None:
     assert main(["pools", str(RUNNER_AIRFLOW), "--app-root", str(EXAMPLES)]) == 0
     pools = json.loads(capsys.readouterr().out)
     assert set(pools) == {"dativo_tenant_acme", "dativo_tenant_globex"}
-    assert all(p["slots"] == 1 and p["include_deferred"] is False and p["description"] for p in pools.values())
+    assert all(
+        p["slots"] == 1 and p["include_deferred"] is False and p["description"] for p in pools.values()
+    )
 
 
 def test_every_pool_the_dags_use_is_in_the_pools_export(capsys) -> None:
@@ -75,7 +82,13 @@ def test_every_pool_the_dags_use_is_in_the_pools_export(capsys) -> None:
 def test_concurrency_per_tenant_sizes_the_pools(tmp_path: Path, capsys) -> None:
     from tests.helpers import make_deployment
 
-    runner = make_deployment(tmp_path, schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n")
-    runner.write_text(runner.read_text().replace("    type: airflow\n", "    type: airflow\n    concurrency_per_tenant: 3\n"))
+    runner = make_deployment(
+        tmp_path, schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n"
+    )
+    runner.write_text(
+        runner.read_text().replace(
+            "    type: airflow\n", "    type: airflow\n    concurrency_per_tenant: 3\n"
+        )
+    )
     main(["pools", str(runner)])
     assert json.loads(capsys.readouterr().out)["dativo_tenant_acme"]["slots"] == 3

@@ -38,6 +38,12 @@ def test_examples_validate_against_the_schema(name: str, files: list) -> None:
 
 def test_runner_schema_rejects_both_cron_and_interval() -> None:
     schema = json.loads(render("runner.schema.json"))
-    bad = {"runner": {"orchestrator": {"schedules": [{"name": "a", "config": "x", "cron": "* * * * *", "interval_seconds": 5}]}}}
+    bad = {
+        "runner": {
+            "orchestrator": {
+                "schedules": [{"name": "a", "config": "x", "cron": "* * * * *", "interval_seconds": 5}]
+            }
+        }
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)

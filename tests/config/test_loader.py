@@ -204,7 +204,9 @@ def test_bad_job_file_is_reported_with_file_line_and_field(
     tmp_path: Path, job_extra: str, field: str, words: str
 ) -> None:
     runner = make_deployment(
-        tmp_path, schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n", job_extra=job_extra
+        tmp_path,
+        schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n",
+        job_extra=job_extra,
     )
     plan = load_runner(runner)
     problems = plan.failures[0].problems
@@ -227,7 +229,9 @@ def test_job_without_tenant_outside_jobs_folder_is_an_error(tmp_path: Path) -> N
 
 
 def test_file_connector_needs_a_path(tmp_path: Path) -> None:
-    job = write(tmp_path / "jobs" / "acme" / "job.yaml", "source_connector: csv\ntarget: {table: t}\nasset: a\n")
+    job = write(
+        tmp_path / "jobs" / "acme" / "job.yaml", "source_connector: csv\ntarget: {table: t}\nasset: a\n"
+    )
     with pytest.raises(DativoConfigError) as err:
         load_job(job)
     (problem,) = err.value.problems
@@ -242,7 +246,9 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 def test_unknown_connector_lists_the_known_ones(tmp_path: Path) -> None:
-    job = write(tmp_path / "jobs" / "acme" / "j.yaml", "source_connector: ftp\ntarget: {table: t}\nasset: a\n")
+    job = write(
+        tmp_path / "jobs" / "acme" / "j.yaml", "source_connector: ftp\ntarget: {table: t}\nasset: a\n"
+    )
     with pytest.raises(DativoConfigError) as err:
         load_job(job)
     assert "unknown connector 'ftp'; known connectors: csv, jsonl, parquet" in str(err.value)

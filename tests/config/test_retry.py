@@ -8,7 +8,9 @@ from airflow_provider_dativo.config.retry import RetryConfig
 
 
 def test_delay_is_exactly_min_of_exponential_and_max() -> None:
-    config = RetryConfig(initial_delay_seconds=10, backoff_multiplier=2.0, max_delay_seconds=60, max_retries=6)
+    config = RetryConfig(
+        initial_delay_seconds=10, backoff_multiplier=2.0, max_delay_seconds=60, max_retries=6
+    )
     assert [config.delay_before_retry(n) for n in range(1, 7)] == [10, 20, 40, 60, 60, 60]
 
 

@@ -30,7 +30,11 @@ def repo_dags(airflow_db) -> DagBag:
 
 
 def read_table(runner: Path, schedule: str, app_root: Path | None = None):
-    spec = next(s for s in load_runner(runner, app_root=str(app_root) if app_root else None).specs if s.schedule.name == schedule)
+    spec = next(
+        s
+        for s in load_runner(runner, app_root=str(app_root) if app_root else None).specs
+        if s.schedule.name == schedule
+    )
     target = spec.job.config.target
     return open_catalog(target).load_table((spec.job.namespace, target.table))
 
@@ -38,7 +42,6 @@ def read_table(runner: Path, schedule: str, app_root: Path | None = None):
 def metrics_of(dag_run) -> dict:
     ti = dag_run.get_task_instance("ingest")
     from airflow.models.xcom import XComModel
-
     from airflow.utils.session import create_session
 
     with create_session() as session:
@@ -55,7 +58,9 @@ def test_demo_dag_loads_the_csv_into_iceberg(repo_dags: DagBag, dativo_home: Pat
     dag_run = repo_dags.get_dag("acme_orders_csv").test()
     assert dag_run.state == DagRunState.SUCCESS
     metrics = metrics_of(dag_run)
-    assert metrics["status"] == "success" and metrics["records_valid"] == 50 and metrics["records_invalid"] == 0
+    assert (
+        metrics["status"] == "success" and metrics["records_valid"] == 50 and metrics["records_invalid"] == 0
+    )
     assert metrics["job_name"] == "acme_orders_csv" and metrics["tenant_id"] == "acme"
     assert metrics["files_written"] >= 1 and metrics["total_bytes"] > 0
 
@@ -91,7 +96,10 @@ def test_strict_mode_fails_the_task_and_writes_nothing(airflow_db, tmp_path: Pat
     )
     env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir), "DATIVO_HOME": str(dativo_home)}
     result = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", "strict_orders"], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "airflow", "dags", "test", "strict_orders"],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     output = result.stdout + result.stderr
     assert "failed with exit code 2" in output or "validation failed (strict)" in output, output[-3000:]
