@@ -50,6 +50,10 @@ class DativoRetryPolicy(RetryPolicy):
         retryable, why = self.retry_config.is_retryable(exit_code, error_text)
         if not retryable:
             return RetryDecision.fail(reason=f"dativo: {why}")
+        if try_number > self.retry_config.max_retries:
+            return RetryDecision.fail(
+                reason=f"dativo: {why}, but all {self.retry_config.max_retries} retries are used"
+            )
         delay = self.retry_config.delay_before_retry(try_number)
         return RetryDecision.retry(
             delay=timedelta(seconds=delay), reason=f"dativo: {why}; retry {try_number} in {delay:g}s"

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . scripts/env.sh
 DAG_ID="${1:-acme_orders_csv}"
+mkdir -p "$AIRFLOW_HOME"
 airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { cat "$AIRFLOW_HOME/db-migrate.log"; exit 1; }
 dativo validate "$DATIVO_RUNNER_CONFIG"
 airflow dativo sync-pools "$DATIVO_RUNNER_CONFIG"

@@ -10,7 +10,11 @@ fi
 stamp=".venv/.dativo-installed"
 want="$(cat constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade "pip>=24"
-  .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
+  echo "installing airflow-provider-dativo and its pinned dependencies into .venv (log: .venv/install.log)"
+  if ! { .venv/bin/python -m pip install --upgrade "pip>=24" \
+         && .venv/bin/python -m pip install -c constraints.txt -e '.[test]'; } > .venv/install.log 2>&1; then
+    grep -v "^WARNING: Location" .venv/install.log | tail -40
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi

@@ -24,16 +24,19 @@ def main(runner_path: str, schedule_name: str) -> int:
             f"  snapshot {snapshot.snapshot_id}: run {summary.get('dativo.run-id', '?')}, "
             f"+{summary.get('added-records', 0)} rows"
         )
-    print(rows.slice(0, 10).to_pandas().to_string() if _has_pandas() else rows.slice(0, 10))
+    print_rows(rows.slice(0, 10).to_pylist(), rows.column_names)
+    if rows.num_rows > 10:
+        print(f"  ... {rows.num_rows - 10} more rows")
     return 0
 
 
-def _has_pandas() -> bool:
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def print_rows(records: list[dict], columns: list[str]) -> None:
+    """A plain text table: no pandas needed."""
+    cells = [[("" if r[c] is None else str(r[c])) for c in columns] for r in records]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    print("  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in cells:
+        print("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 if __name__ == "__main__":

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check airflow_provider_dativo tests dags benchmarks
+.venv/bin/ruff check airflow_provider_dativo tests dags benchmarks scripts
 .venv/bin/python -m pytest "$@"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -41,3 +44,23 @@ def make_deployment(root: Path, *, schedules: str, job_extra: str = "", csv: str
         textwrap.dedent(schedules), "      "
     )
     return write(root / "configs" / "runner.yaml", runner)
+
+
+def airflow_dags_test(
+    runner: Path, dag_id: str, work: Path, dativo_home: Path
+) -> subprocess.CompletedProcess:
+    """``airflow dags test DAG_ID`` on a dags folder holding only a factory file for ``runner``.
+
+    Runs in a subprocess because ``dag.test()`` only finds DAGs in the configured dags folder,
+    and the session's is the repo's ``dags/``.
+    """
+    dags = work / "dags"
+    dags.mkdir(parents=True, exist_ok=True)
+    (dags / "factory_dags.py").write_text(
+        "from airflow_provider_dativo.dag_factory import build_dags\n"
+        f"globals().update(build_dags({str(runner)!r}))\n"
+    )
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "DATIVO_HOME": str(dativo_home)}
+    return subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", dag_id], capture_output=True, text=True, env=env
+    )

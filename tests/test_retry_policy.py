@@ -24,10 +24,19 @@ SEED = RetryConfig(
 def test_retryable_failure_retries_after_exact_delays() -> None:
     policy = DativoRetryPolicy(SEED)
     error = DativoJobError("Connection timeout after 30s", exit_code=2)
-    decisions = [policy.evaluate(error, try_number=n, max_tries=4) for n in (1, 2, 3, 4, 5)]
+    decisions = [policy.evaluate(error, try_number=n, max_tries=4) for n in (1, 2, 3)]
     assert all(d.action == RetryAction.RETRY for d in decisions)
-    assert [d.retry_delay for d in decisions] == [timedelta(seconds=s) for s in (10, 20, 40, 60, 60)]
+    assert [d.retry_delay for d in decisions] == [timedelta(seconds=s) for s in (10, 20, 40)]
     assert "matches 'Connection timeout'" in decisions[0].reason
+    last = policy.evaluate(error, try_number=4, max_tries=4)
+    assert last.action == RetryAction.FAIL and "all 3 retries are used" in last.reason
+
+
+def test_delay_is_capped_at_max_delay() -> None:
+    policy = DativoRetryPolicy(SEED.model_copy(update={"max_retries": 6}))
+    error = DativoJobError("API rate limit", exit_code=1)
+    delays = [policy.evaluate(error, try_number=n, max_tries=7).retry_delay for n in range(1, 7)]
+    assert delays == [timedelta(seconds=s) for s in (10, 20, 40, 60, 60, 60)]
 
 
 def test_exit_code_not_retryable_fails_at_once() -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,7 @@ from airflow.utils.state import DagRunState
 from airflow_provider_dativo.config.loader import load_runner
 from airflow_provider_dativo.engine.iceberg_writer import open_catalog
 from tests.conftest import EXAMPLES, REPO, RUNNER_AIRFLOW
-from tests.helpers import make_deployment
+from tests.helpers import airflow_dags_test, make_deployment
 
 pytestmark = pytest.mark.slow
 
@@ -88,19 +85,7 @@ def test_strict_mode_fails_the_task_and_writes_nothing(airflow_db, tmp_path: Pat
         schedules="- {name: strict_orders, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n",
         csv="order_id,email,status,amount\n1,a@x.io,new,1.5\n2,not-an-email,paid,-3\n",
     )
-    dags_dir = tmp_path / "dags"
-    dags_dir.mkdir()
-    (dags_dir / "strict_dags.py").write_text(
-        "from airflow_provider_dativo.dag_factory import build_dags\n"
-        f"globals().update(build_dags({str(runner)!r}))\n"
-    )
-    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir), "DATIVO_HOME": str(dativo_home)}
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", "strict_orders"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    result = airflow_dags_test(runner, "strict_orders", tmp_path, dativo_home)
     output = result.stdout + result.stderr
     assert "failed with exit code 2" in output or "validation failed (strict)" in output, output[-3000:]
     finished = [line for line in output.splitlines() if "DagRun Finished: dag_id=strict_orders" in line]
