@@ -74,9 +74,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from airflow_provider_dativo.engine.events import EventEmitter
     from airflow_provider_dativo.engine.runner import run_job
 
-    job = load_job(args.config, app_root=args.app_root)
     job_name = args.job_name or Path(args.config).stem
     run_id = args.run_id or f"cli/{uuid.uuid4()}"
+    try:
+        job = load_job(args.config, app_root=args.app_root)
+    except DativoConfigError as exc:
+        # Still one JSON object per line: log shippers must see why the job never started.
+        EventEmitter(job_name=job_name, tenant_id=None, run_id=run_id, stream=sys.stdout).emit(
+            "job_error",
+            level="ERROR",
+            message=f"invalid job configuration: {exc.problems[0] if exc.problems else exc}",
+            exit_code=EXIT_FAILURE,
+            error=str(exc),
+            error_type="ConfigError",
+            problems=[str(p) for p in exc.problems],
+        )
+        return EXIT_FAILURE
     emitter = EventEmitter(job_name=job_name, tenant_id=job.tenant_id, run_id=run_id, stream=sys.stdout)
     result = run_job(job, job_name=job_name, run_id=run_id, emitter=emitter, dativo_home=args.dativo_home)
     return result.exit_code

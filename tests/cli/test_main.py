@@ -92,3 +92,42 @@ def test_concurrency_per_tenant_sizes_the_pools(tmp_path: Path, capsys) -> None:
     )
     main(["pools", str(runner)])
     assert json.loads(capsys.readouterr().out)["dativo_tenant_acme"]["slots"] == 3
+
+
+def test_run_prints_one_json_event_per_line_and_exits_with_the_job_code(tmp_path: Path) -> None:
+    env = {"DATIVO_APP_ROOT": str(EXAMPLES), "DATIVO_HOME": str(tmp_path / "home")}
+    ok = dativo("run", "--config", str(EXAMPLES / "jobs" / "acme" / "orders_csv_to_iceberg.yaml"), env=env)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    events = [json.loads(line) for line in ok.stdout.splitlines()]
+    assert [e["event_type"] for e in events] == [
+        "job_started",
+        "infra_validated",
+        "metrics_complete",
+        "job_finished",
+    ]
+    assert events[2]["records_valid"] == 50 and events[2]["status"] == "success"
+    assert all(e["tenant_id"] == "acme" and e["run_id"].startswith("cli/") for e in events)
+
+    partial = dativo(
+        "run", "--config", str(EXAMPLES / "jobs" / "globex" / "events_jsonl_to_iceberg.yaml"), env=env
+    )
+    assert partial.returncode == 1
+    events = [json.loads(line) for line in partial.stdout.splitlines()]
+    assert "tenant_inferred" in [e["event_type"] for e in events]
+    metrics = next(e for e in events if e["event_type"] == "metrics_complete")
+    assert (metrics["status"], metrics["records_invalid"]) == ("partial", 2)
+    assert metrics["invalid_by_rule"] == {"event_type.enum": 2}
+
+
+def test_run_with_an_invalid_job_file_exits_2_naming_file_and_field(tmp_path: Path) -> None:
+    job = tmp_path / "jobs" / "acme" / "job.yaml"
+    job.parent.mkdir(parents=True)
+    job.write_text(
+        "source_connector: csv\nsource: {path: x.csv}\ntarget: {table: t, mode: upsert}\nasset: a\n"
+    )
+    result = dativo("run", "--config", str(job))
+    assert result.returncode == 2
+    (event,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert event["event_type"] == "job_error" and event["error_type"] == "ConfigError"
+    (problem,) = event["problems"]
+    assert problem.startswith(f"{job}:3: target.mode:") and "'append', 'overwrite' or 'merge'" in problem
