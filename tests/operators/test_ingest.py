@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -107,4 +106,3 @@ def test_config_path_is_templated() -> None:
 
 def test_repo_dags_folder_untouched_by_tests() -> None:
     assert sorted(p.name for p in (REPO / "dags").glob("*.py")) == ["dativo_dags.py"]
-    assert shutil.which("airflow") is not None
