@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from airflow_provider_dativo.config.base import StrictModel
+from airflow_provider_dativo.config.base import StrictModel, check_regex
 
 _SIMPLE_TYPES = ("string", "int", "long", "double", "boolean", "date", "timestamp")
 _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
@@ -58,12 +58,7 @@ class AssetField(StrictModel):
     @field_validator("pattern")
     @classmethod
     def _pattern_compiles(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
-        return pattern
+        return check_regex(pattern) if pattern is not None else None
 
     @model_validator(mode="after")
     def _rules_fit_type(self) -> AssetField:

@@ -151,6 +151,18 @@ def _asset_path(ref: str, job_path: Path, app_root: str | None) -> Path:
     return resolve_path(ref, job_path.parent, app_root)
 
 
+def _schedule_problem(path: Path, index: int, schedule: Schedule, key: str, message: str) -> ScheduleFailure:
+    """A failure of one valid-looking schedule, located at one of its keys."""
+    loc = ("runner", "orchestrator", "schedules", index, key)
+    problem = ConfigProblem(
+        str(path),
+        line_of(path, loc),
+        f"runner.orchestrator.schedules[{index}].{key}",
+        f"schedule {schedule.name!r}: {message}",
+    )
+    return ScheduleFailure(index, schedule.name, [problem])
+
+
 def _app_root_hint(raw: str, app_root: str | None) -> str:
     if raw.startswith("/app/") and not app_root:
         return " (set DATIVO_APP_ROOT to the folder that stands for /app/)"
@@ -183,19 +195,13 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
 
         if schedule.name in seen_names:
             plan.failures.append(
-                ScheduleFailure(
+                _schedule_problem(
+                    path,
                     index,
-                    schedule.name,
-                    [
-                        ConfigProblem(
-                            str(path),
-                            line_of(path, (*prefix, "name")),
-                            f"runner.orchestrator.schedules[{index}].name",
-                            f"schedule {schedule.name!r}: duplicate name; "
-                            f"schedules[{seen_names[schedule.name]}] already uses it "
-                            "(names become dag_ids and must be unique)",
-                        )
-                    ],
+                    schedule,
+                    "name",
+                    f"duplicate name; schedules[{seen_names[schedule.name]}] already uses it "
+                    "(names become dag_ids and must be unique)",
                 )
             )
             continue
@@ -203,18 +209,12 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
 
         if schedule.dag is not None:
             plan.failures.append(
-                ScheduleFailure(
+                _schedule_problem(
+                    path,
                     index,
-                    schedule.name,
-                    [
-                        ConfigProblem(
-                            str(path),
-                            line_of(path, (*prefix, "dag")),
-                            f"runner.orchestrator.schedules[{index}].dag",
-                            f"schedule {schedule.name!r}: DAG-of-workflows schedules are not supported "
-                            "by this version of the provider yet",
-                        )
-                    ],
+                    schedule,
+                    "dag",
+                    "DAG-of-workflows schedules are not supported by this version of the provider yet",
                 )
             )
             continue
@@ -229,20 +229,15 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
                 job_cache[job_path] = exc
         job = job_cache[job_path]
         if isinstance(job, DativoConfigError):
-            problems = [
-                ConfigProblem(
-                    str(path),
-                    line_of(path, (*prefix, "config")),
-                    f"runner.orchestrator.schedules[{index}].config",
-                    f"schedule {schedule.name!r}: job file {job_path} is invalid (see below)"
-                    if job_path.exists()
-                    else f"schedule {schedule.name!r}: job file {job_path} does not exist"
-                    + _app_root_hint(schedule.config or "", app_root),
-                )
-            ]
+            message = (
+                f"job file {job_path} is invalid (see below)"
+                if job_path.exists()
+                else f"job file {job_path} does not exist" + _app_root_hint(schedule.config or "", app_root)
+            )
+            failure = _schedule_problem(path, index, schedule, "config", message)
             if job_path.exists():
-                problems.extend(job.problems)
-            plan.failures.append(ScheduleFailure(index, schedule.name, problems))
+                failure.problems.extend(job.problems)
+            plan.failures.append(failure)
             continue
         plan.specs.append(ScheduleSpec(index, schedule, job, orchestrator.concurrency_per_tenant))
     return plan

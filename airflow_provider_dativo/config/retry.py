@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from airflow_provider_dativo.config.base import StrictModel
+from airflow_provider_dativo.config.base import StrictModel, check_regex
 
 
 class RetryConfig(StrictModel):
@@ -41,10 +41,7 @@ class RetryConfig(StrictModel):
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
+            check_regex(pattern)
         return patterns
 
     @model_validator(mode="after")
