@@ -31,7 +31,7 @@ ARG_RUNNER = Arg(
     ("runner_config",),
     nargs="?",
     default=None,
-    help="runner.yaml (default: DATIVO_RUNNER_CONFIG or [dativo] runner_config)",
+    help="runner.yaml (default: DATIVO_RUNNER_CONFIG, else runner_config of the dativo config section)",
 )
 ARG_APP_ROOT = Arg(("--app-root",), default=None, help="folder that replaces /app/ in paths")
 

@@ -157,9 +157,10 @@ def cmd_pools(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from airflow_provider_dativo.config.loader import load_runner
+    from airflow_provider_dativo.dag_factory import resolve_app_root
     from airflow_provider_dativo.export import export_dags
 
-    app_root = app_root_from_env(args.app_root)
+    app_root = resolve_app_root(args.app_root)  # as the factory resolves it, so the DAGs match
     plan = load_runner(args.runner_config, app_root=app_root)
     if plan.problems:
         for problem in plan.problems:

@@ -12,6 +12,8 @@ from airflow_provider_dativo.config.base import StrictModel, check_regex
 _SIMPLE_TYPES = ("string", "int", "long", "double", "boolean", "date", "timestamp")
 _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RE2_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\\[1-9]|\(\?P=")
+"""Look-around, numbered and named backreferences: Python syntax that RE2 rejects."""
 
 
 def decimal_precision_scale(type_name: str) -> tuple[int, int] | None:
@@ -58,7 +60,15 @@ class AssetField(StrictModel):
     @field_validator("pattern")
     @classmethod
     def _pattern_compiles(cls, pattern: str | None) -> str | None:
-        return check_regex(pattern) if pattern is not None else None
+        if pattern is None:
+            return None
+        unsupported = _RE2_UNSUPPORTED.search(pattern)
+        if unsupported:
+            raise ValueError(
+                f"{pattern!r} uses {unsupported.group(0)!r}: asset patterns are checked with RE2 "
+                "(pyarrow), which has no look-around or backreferences"
+            )
+        return check_regex(pattern)
 
     @model_validator(mode="after")
     def _rules_fit_type(self) -> AssetField:

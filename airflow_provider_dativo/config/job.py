@@ -16,7 +16,7 @@ FILE_CONNECTORS = ("csv", "jsonl", "parquet")
 DECLARED_CONNECTORS = ("stripe", "hubspot", "postgres")
 """Connectors a job file may name today; their engines arrive in later releases."""
 
-_IDENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+TENANT_ID = _IDENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 
 
 class FileSourceSettings(StrictModel):

@@ -6,12 +6,13 @@ A runner file is loaded schedule by schedule: a broken schedule becomes a
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
-from airflow_provider_dativo.config.job import FILE_CONNECTORS, FileSourceSettings, JobConfig
+from airflow_provider_dativo.config.job import FILE_CONNECTORS, TENANT_ID, FileSourceSettings, JobConfig
 from airflow_provider_dativo.config.paths import app_root_from_env, infer_tenant, jobs_root, resolve_path
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.config.runner import RunnerFile, Schedule
@@ -93,10 +94,7 @@ class RunnerPlan:
 
 def load_asset(job: ResolvedJob) -> Asset:
     """Read and validate the asset a job refers to."""
-    data = read_yaml(job.asset_path)
-    if isinstance(data, dict) and "asset" in data and "fields" not in data:
-        return validate_model(Asset, data["asset"], job.asset_path, ("asset",))
-    return validate_model(Asset, data, job.asset_path)
+    return validate_model(Asset, read_yaml(job.asset_path), job.asset_path)
 
 
 def load_job(
@@ -104,13 +102,23 @@ def load_job(
 ) -> ResolvedJob:
     """Read, validate and resolve one job file. Raises :class:`DativoConfigError`."""
     app_root = app_root_from_env(app_root)
-    path = Path(path)
+    path = Path(os.path.abspath(path))  # tenant inference and asset lookup read the folders
     data = read_yaml(path)
     config = validate_model(JobConfig, data, path)
     problems: list[ConfigProblem] = []
 
     tenant_inferred = config.tenant_id is None
     tenant = config.tenant_id or infer_tenant(path)
+    if tenant is not None and tenant_inferred and not TENANT_ID.match(tenant):
+        problems.append(
+            ConfigProblem(
+                str(path),
+                line_of(path, ()),
+                "tenant_id",
+                f"is inferred from the folder {tenant!r}, which is not a valid tenant id "
+                "(letters, digits, '_' or '-'); set tenant_id or rename the folder",
+            )
+        )
     if tenant is None:
         problems.append(
             ConfigProblem(

@@ -37,8 +37,9 @@ def resolve_dativo_home(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def catalog_settings(target: TargetSettings, dativo_home: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """pyiceberg properties of the job's catalog; without one, the embedded sqlite catalog."""
-    if target.catalog is not None:
+    """pyiceberg properties of the job's catalog; without any (``catalog`` absent, or only a
+    ``name``), the embedded sqlite catalog registered under that name."""
+    if target.catalog_properties():
         return target.catalog_properties()
     home = resolve_dativo_home(dativo_home)
     (home / "warehouse").mkdir(exist_ok=True)

@@ -12,8 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.config.loader import ResolvedJob, load_asset
-from airflow_provider_dativo.engine.errors import JobFailed, ValidationFailed
+from airflow_provider_dativo.engine.errors import ConfigError, JobFailed, ValidationFailed
 from airflow_provider_dativo.engine.events import EventEmitter
 from airflow_provider_dativo.engine.iceberg_writer import (
     JOB_NAME_PROPERTY,
@@ -135,7 +136,10 @@ def _execute(
     leaves no trace in the catalog."""
     config = job.config
     target = config.target
-    asset = load_asset(job)
+    try:
+        asset = load_asset(job)
+    except DativoConfigError as exc:
+        raise ConfigError(f"asset {job.config.asset!r} cannot be used:\n{exc}") from None
     raw = get_source(job, asset).read()
     metrics.records_extracted = raw.num_rows
 

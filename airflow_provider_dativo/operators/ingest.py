@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 EXIT_SUCCESS, EXIT_PARTIAL, EXIT_FAILURE = 0, 1, 2
+CONFIG_ERROR_TYPES = frozenset({"ConfigError", "ConnectorNotAvailable"})
+"""Engine errors that no retry can fix: the task fails at once, whatever retry_config says."""
 
 
 class DativoIngestOperator(BaseOperator):
@@ -28,8 +30,8 @@ class DativoIngestOperator(BaseOperator):
     succeeds with status ``partial``, unless the task's retry policy treats 1 as retryable
     and tries remain, in which case the task fails so Airflow retries it. Exit code 2 fails
     the task with :class:`~airflow_provider_dativo.exceptions.DativoJobError`, whose
-    ``exit_code`` the retry policy decides on. An invalid job file fails at once, without
-    retries, since retrying cannot fix it.
+    ``exit_code`` the retry policy decides on. An invalid job or asset file, or a connector
+    this version cannot run, fails at once without retries, since retrying cannot fix it.
 
     :param config_path: job YAML (templated).
     :param app_root: folder that replaces ``/app/`` in paths (default: ``DATIVO_APP_ROOT``).
@@ -75,6 +77,8 @@ class DativoIngestOperator(BaseOperator):
 
         if result.exit_code == EXIT_SUCCESS:
             return result.metrics
+        if result.error_type in CONFIG_ERROR_TYPES:
+            raise AirflowFailException(f"invalid dativo job configuration: {result.error}")
         if result.exit_code == EXIT_PARTIAL and not self._should_retry_partial(context, result.error or ""):
             self.log.warning("dativo job %s was partial: %s", job_name, result.error)
             return result.metrics

@@ -253,3 +253,33 @@ def test_unknown_connector_lists_the_known_ones(tmp_path: Path) -> None:
         load_job(job)
     assert "unknown connector 'ftp'; known connectors: csv, jsonl, parquet" in str(err.value)
     assert err.value.problems[0].line == 1
+
+
+def test_asset_pattern_must_be_re2_syntax(tmp_path: Path) -> None:
+    runner = make_deployment(
+        tmp_path, schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n"
+    )
+    asset = tmp_path / "assets" / "orders.yaml"
+    asset.write_text(asset.read_text().replace('pattern: "^[^@]+@[^@]+$"', 'pattern: "^(?!admin)[^@]+@.+$"'))
+    (spec,) = load_runner(runner).specs
+    with pytest.raises(DativoConfigError) as err:
+        load_asset(spec.job)
+    (problem,) = err.value.problems
+    assert problem.field == "fields[1].pattern" and problem.line == 4
+    assert "'(?!'" in problem.message and "RE2" in problem.message
+
+
+def test_relative_job_path_still_finds_tenant_and_assets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(EXAMPLES / "jobs" / "acme")
+    job = load_job("orders_csv_to_iceberg.yaml")
+    assert job.tenant_id == "acme" and job.asset_path == EXAMPLES / "assets" / "orders.yaml"
+    assert load_asset(job).name == "orders"
+
+
+def test_inferred_tenant_must_be_a_valid_id(tmp_path: Path) -> None:
+    job = write(
+        tmp_path / "jobs" / "acme corp" / "j.yaml",
+        "source_connector: csv\nsource: {path: x.csv}\ntarget: {table: t}\nasset: a\n",
+    )
+    with pytest.raises(DativoConfigError, match="inferred from the folder 'acme corp'"):
+        load_job(job)

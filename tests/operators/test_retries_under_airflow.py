@@ -20,7 +20,7 @@ retry_config:
 """
 
 
-def run_dag(tmp_path: Path, dativo_home: Path, pattern: str) -> str:
+def run_dag(tmp_path: Path, dativo_home: Path, pattern: str, *, asset: str = "orders") -> str:
     """A job whose source glob matches nothing (exit 2, SourceError), under `airflow dags test`."""
     runner = make_deployment(
         tmp_path / "deploy",
@@ -28,7 +28,11 @@ def run_dag(tmp_path: Path, dativo_home: Path, pattern: str) -> str:
         job_extra=RETRY.format(pattern=pattern),
     )
     job = tmp_path / "deploy" / "jobs" / "acme" / "orders.yaml"
-    job.write_text(job.read_text().replace("../../data/orders.csv", "../../data/missing-*.csv"))
+    job.write_text(
+        job.read_text()
+        .replace("../../data/orders.csv", "../../data/missing-*.csv")
+        .replace("asset: orders", f"asset: {asset}")
+    )
     result = airflow_dags_test(runner, "flaky", tmp_path, dativo_home)
     assert result.returncode != 0
     return result.stdout + result.stderr
@@ -53,3 +57,10 @@ def test_error_matching_no_pattern_fails_after_one_try(airflow_db, tmp_path, dat
     assert output.count('"event_type": "job_error"') == 1
     (made,) = decisions(output)
     assert "action=fail" in made and "matches none of retryable_error_patterns" in made
+
+
+def test_missing_asset_fails_at_once_although_exit_2_is_retryable(airflow_db, tmp_path, dativo_home) -> None:
+    output = run_dag(tmp_path, dativo_home, ".*", asset="no_such_asset")
+    assert output.count('"event_type": "job_error"') == 1
+    assert "AirflowFailException" in output and "invalid dativo job configuration" in output
+    assert "no_such_asset.yaml" in output and decisions(output) == []
