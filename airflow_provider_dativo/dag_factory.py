@@ -15,6 +15,7 @@ never hides the healthy schedules.
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,12 +34,14 @@ from airflow_provider_dativo.dag_spec import (
 )
 from airflow_provider_dativo.operators.config_error import DativoConfigErrorOperator
 from airflow_provider_dativo.operators.ingest import DativoIngestOperator
+from airflow_provider_dativo.parse_cache import CACHE_ENV, DagArguments, ParseCache, cache_folder
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 
 RUNNER_ENV = "DATIVO_RUNNER_CONFIG"
 
 
 def _airflow_option(key: str) -> str:
+    """``[dativo] <key>`` from Airflow's configuration, ``""`` when unset or unavailable."""
     try:
         from airflow.configuration import conf
 
@@ -70,26 +73,56 @@ def resolve_app_root(app_root: str | os.PathLike[str] | None = None) -> str | No
 
 
 def build_dags(
-    runner_config: str | os.PathLike[str] | None = None, *, app_root: str | os.PathLike[str] | None = None
+    runner_config: str | os.PathLike[str] | None = None,
+    *,
+    app_root: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, DAG]:
     """Return ``{dag_id: DAG}`` for every schedule of the runner file.
 
     Raises :class:`DativoConfigError` only when the runner file itself cannot be used
     (missing, not YAML, wrong top-level keys); Airflow then shows it as an import error.
+
+    Re-parses of unchanged files come from the parse cache (see
+    :mod:`airflow_provider_dativo.parse_cache`); ``cache_dir`` overrides its folder and
+    ``cache_dir="off"`` turns it off.
     """
     root = resolve_app_root(app_root)
-    plan = load_runner(resolve_runner_path(runner_config), app_root=root)
-    return dags_from_plan(plan, app_root=root)
+    runner_path = resolve_runner_path(runner_config)
+    folder = cache_folder(cache_dir, os.environ.get(CACHE_ENV), _airflow_option("parse_cache_dir"))
+    cache = ParseCache(folder, runner_path, root) if folder else None
+    arguments = cache.load() if cache else None
+    if arguments is None:
+        started = time.time_ns()
+        plan = load_runner(runner_path, app_root=root)
+        arguments = dag_arguments(plan, app_root=root)
+        if cache:
+            cache.store(arguments, plan.job_paths, parse_started_ns=started)
+    return dags_from_arguments(arguments)
+
+
+def dag_arguments(plan: RunnerPlan, *, app_root: str | None) -> DagArguments:
+    """The plain-data arguments of every DAG a runner plan yields (healthy ones first)."""
+    arguments = DagArguments(ingest=[ingest_dag_args(spec, app_root=app_root) for spec in plan.specs])
+    taken = {spec.schedule.name for spec in plan.specs}
+    for failure in plan.failures:
+        dag_id = config_error_dag_id(failure, taken)
+        taken.add(dag_id)
+        arguments.config_errors.append(config_error_dag_args(failure, dag_id))
+    return arguments
 
 
 def dags_from_plan(plan: RunnerPlan, *, app_root: str | None) -> dict[str, DAG]:
-    """Build the DAGs of an already loaded runner plan (healthy ones first)."""
+    """Build the DAGs of an already loaded runner plan."""
+    return dags_from_arguments(dag_arguments(plan, app_root=app_root))
+
+
+def dags_from_arguments(arguments: DagArguments) -> dict[str, DAG]:
     dags: dict[str, DAG] = {}
-    for spec in plan.specs:
-        dags[spec.schedule.name] = build_ingest_dag(ingest_dag_args(spec, app_root=app_root))
-    for failure in plan.failures:
-        dag_id = config_error_dag_id(failure, set(dags))
-        dags[dag_id] = build_config_error_dag(config_error_dag_args(failure, dag_id))
+    for args in arguments.ingest:
+        dags[args.dag["dag_id"]] = build_ingest_dag(args)
+    for error_args in arguments.config_errors:
+        dags[error_args["dag_id"]] = build_config_error_dag(error_args)
     return dags
 
 

@@ -34,6 +34,18 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "/opt/airflow/dativo/runner.yaml",
                         "default": "",
                     },
+                    "parse_cache_dir": {
+                        "description": (
+                            "Folder of the parse cache that lets unchanged runner and job files skip "
+                            "YAML parsing when the dag-processor re-parses the DAG file. Empty means "
+                            "AIRFLOW_HOME/dativo-parse-cache; 'off' disables it. "
+                            "DATIVO_PARSE_CACHE_DIR takes precedence."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "off",
+                        "default": "",
+                    },
                     "app_root": {
                         "description": (
                             "Folder that replaces the /app/ prefix of absolute paths in runner and job "

@@ -8,21 +8,29 @@ schedules:
 
 * **factory**: one file doing ``globals().update(build_dags(RUNNER_PATH))`` over a
   generated deployment (runner.yaml, one job file per schedule spread over 10 tenants, a
-  shared asset);
+  shared asset) at rest: the files are older than the parse cache's racy window, so every
+  parse after the first comes from the parse cache, as in a running dag-processor;
+* **cold factory**: the same file with ``cache_dir="off"``: every parse reads and validates
+  all the YAML (the first parse after a change, or a deployment that turns the cache off);
 * **plain** (the lower bound): one file holding the per-schedule arguments as a Python
   literal and a plain ``for`` loop that builds the DAGs with ``airflow.sdk.DAG``, the
   trigger timetables, ``DativoIngestOperator``, ``DativoRetryPolicy`` and ``Asset``. It
   reads no YAML.
 
-Before timing a size, both folders are parsed once and every DAG is serialized with
+Before timing a size, every folder is parsed once and every DAG is serialized with
 ``DagSerialization.to_dict`` (without ``fileloc``/``relative_fileloc``): the script fails
-unless both variants yield the same dag_ids and identical serialized DAGs.
+unless every variant yields the same dag_ids and identical serialized DAGs.
 
 Each measurement runs in a fresh Python subprocess. ``airflow.dag_processing.dagbag`` and
 ``airflow_provider_dativo.operators.ingest`` are imported before the clock starts, so only
 the DagBag fill is timed (importing the factory's own modules is part of it, as in the
-dag-processor, which pre-imports only ``airflow.*`` modules). Variants alternate
-(factory, plain, factory, plain, ...) and the medians are reported.
+dag-processor, which pre-imports only ``airflow.*`` modules). The heap is then frozen
+(``gc.freeze()``), as the dag-processor does before it forks a parsing process, so garbage
+collection does not rescan Airflow's own objects. Bytecode is cached (under the work dir),
+as it is when the dags folder is writable. Variants alternate (factory, plain, factory,
+cold, plain, ...). The table shows the median wall-clock times and their ratio, and the best
+run of each variant (a check on a busy machine: contention only ever adds time);
+``--json`` also keeps the CPU times of every run.
 
 Usage::
 
@@ -51,10 +59,15 @@ from typing import Any
 
 TENANTS = 10
 SHARED_ASSET = "shared_events"
-LARGE_SIZE = 1000
-"""Sizes from this one up run at most ``--repeats-large`` rounds, to keep the default run short."""
 RESULT_MARKER = "PARSE_TIME_RESULT "
-TIMEZONES = ("UTC", "America/New_York", "Europe/Berlin", "Asia/Tokyo", "Australia/Sydney", "America/Sao_Paulo")
+TIMEZONES = (
+    "UTC",
+    "America/New_York",
+    "Europe/Berlin",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "America/Sao_Paulo",
+)
 SHARED_ASSET_YAML = """\
 name: shared_events
 fields:
@@ -171,7 +184,7 @@ from airflow_provider_dativo.dag_factory import build_dags
 
 RUNNER_PATH = {runner!r}
 
-globals().update(build_dags(RUNNER_PATH))
+globals().update(build_dags(RUNNER_PATH{cache_arg}))
 '''
 
 PLAIN_DAG_FILE = '''\
@@ -211,9 +224,21 @@ for params in SCHEDULES:
 '''
 
 
-def write_factory_dags(folder: Path, runner_path: Path, n: int) -> None:
+def write_factory_dags(folder: Path, runner_path: Path, n: int, *, cache: bool = True) -> None:
+    """The drop-in factory file; ``cache=False`` passes ``cache_dir="off"`` (every parse reads the YAML)."""
     folder.mkdir(parents=True)
-    (folder / "dativo_factory.py").write_text(FACTORY_DAG_FILE.format(n=n, runner=str(runner_path)), encoding="utf-8")
+    (folder / "dativo_factory.py").write_text(
+        FACTORY_DAG_FILE.format(n=n, runner=str(runner_path), cache_arg="" if cache else ', cache_dir="off"'),
+        encoding="utf-8",
+    )
+
+
+def age_files(root: Path, seconds: int = 3600) -> None:
+    """Backdate a generated deployment: deployed files are at rest, and the parse cache does not
+    trust files modified during the last seconds."""
+    past = time.time() - seconds
+    for path in root.rglob("*"):
+        os.utime(path, (past, past))
 
 
 def write_plain_dags(folder: Path, runner_path: Path, n: int) -> None:
@@ -234,14 +259,20 @@ def write_plain_dags(folder: Path, runner_path: Path, n: int) -> None:
             "dag": args.dag,
             "timetable": None
             if timing is None
-            else {"cron": timing.cron, "timezone": timing.timezone, "interval_seconds": timing.interval_seconds},
+            else {
+                "cron": timing.cron,
+                "timezone": timing.timezone,
+                "interval_seconds": timing.interval_seconds,
+            },
             "task": {k: v.total_seconds() if isinstance(v, timedelta) else v for k, v in args.task.items()},
             "retry_config": args.retry_config,
             "asset_uri": args.asset_uri,
         }
         rows.append(f"    {row!r},")
     folder.mkdir(parents=True)
-    (folder / "dativo_plain.py").write_text(PLAIN_DAG_FILE.format(n=n, literal="\n".join(rows)), encoding="utf-8")
+    (folder / "dativo_plain.py").write_text(
+        PLAIN_DAG_FILE.format(n=n, literal="\n".join(rows)), encoding="utf-8"
+    )
 
 
 # --------------------------------------------------------------------------- subprocesses
@@ -259,7 +290,12 @@ def child_env(work: Path, *, bytecode_cache: bool = True) -> dict[str, str]:
     under the work dir (``PYTHONPYCACHEPREFIX``), so nothing is written next to the sources.
     """
     env = dict(os.environ)
-    for key in ("DATIVO_RUNNER_CONFIG", "DATIVO_APP_ROOT", "AIRFLOW__DATIVO__RUNNER_CONFIG", "AIRFLOW__DATIVO__APP_ROOT"):
+    for key in (
+        "DATIVO_RUNNER_CONFIG",
+        "DATIVO_APP_ROOT",
+        "AIRFLOW__DATIVO__RUNNER_CONFIG",
+        "AIRFLOW__DATIVO__APP_ROOT",
+    ):
         env.pop(key, None)
     env["AIRFLOW_HOME"] = str(work / "airflow-home")
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
@@ -280,7 +316,9 @@ def run_child(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]
         text=True,
         check=False,
     )
-    results = [line[len(RESULT_MARKER) :] for line in proc.stdout.splitlines() if line.startswith(RESULT_MARKER)]
+    results = [
+        line[len(RESULT_MARKER) :] for line in proc.stdout.splitlines() if line.startswith(RESULT_MARKER)
+    ]
     if proc.returncode != 0 or not results:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
         raise BenchmarkError(f"subprocess {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")
@@ -292,28 +330,35 @@ def _report(data: dict[str, Any]) -> None:
 
 
 def _fill(folder: str, expect: int):
-    """Fill a DagBag (imports done beforehand); returns (seconds, bag)."""
+    """Fill a DagBag (imports done beforehand); returns (wall seconds, CPU seconds, bag)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     bag = DagBag(dag_folder=folder, safe_mode=False)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     if bag.import_errors:
         raise BenchmarkError(f"import errors in {folder}: {bag.import_errors}")
     if len(bag.dags) != expect:
         raise BenchmarkError(f"{folder}: expected {expect} DAGs, the DagBag holds {len(bag.dags)}")
-    return seconds, bag
+    return seconds, cpu, bag
 
 
 def _preimport() -> None:
+    """Imports not timed; then freeze the heap, as the dag-processor does before it forks a parser."""
+    import gc
+
     import airflow.dag_processing.dagbag  # noqa: F401
+
     import airflow_provider_dativo.operators.ingest  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
 
 
 def child_fill(folder: str, expect: int) -> None:
     _preimport()
-    seconds, bag = _fill(folder, expect)
-    _report({"seconds": seconds, "dags": len(bag.dags)})
+    seconds, cpu, bag = _fill(folder, expect)
+    _report({"seconds": seconds, "cpu": cpu, "dags": len(bag.dags)})
 
 
 def child_profile(folder: str, expect: int, top: int) -> None:
@@ -323,7 +368,7 @@ def child_profile(folder: str, expect: int, top: int) -> None:
     _preimport()
     profiler = cProfile.Profile()
     profiler.enable()
-    seconds, _ = _fill(folder, expect)
+    seconds, _, _ = _fill(folder, expect)
     profiler.disable()
     stats = pstats.Stats(profiler, stream=sys.stderr)
     print(f"one fill under cProfile: {seconds:.3f}s", file=sys.stderr)
@@ -340,7 +385,7 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str:
             if a[key] != b[key]:
                 return _first_difference(a[key], b[key], f"{path}.{key}")
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             if x != y:
                 return _first_difference(x, y, f"{path}[{i}]")
     return f"{path}: factory {a!r} != plain {b!r}"[:2000]
@@ -352,8 +397,8 @@ def child_verify(factory: str, plain: str, ids_file: str) -> None:
 
     _preimport()
     expected = set(json.loads(Path(ids_file).read_text(encoding="utf-8")))
-    _, factory_bag = _fill(factory, len(expected))
-    _, plain_bag = _fill(plain, len(expected))
+    *_, factory_bag = _fill(factory, len(expected))
+    *_, plain_bag = _fill(plain, len(expected))
 
     def comparable(dag) -> dict:
         data = DagSerialization.to_dict(dag)
@@ -364,11 +409,20 @@ def child_verify(factory: str, plain: str, ids_file: str) -> None:
     problems = []
     for name, bag in (("factory", factory_bag), ("plain", plain_bag)):
         if set(bag.dag_ids) != expected:
-            problems.append(f"{name} dag_ids differ from the schedules: {sorted(set(bag.dag_ids) ^ expected)[:10]}")
+            problems.append(
+                f"{name} dag_ids differ from the schedules: {sorted(set(bag.dag_ids) ^ expected)[:10]}"
+            )
     for dag_id in sorted(expected & set(factory_bag.dag_ids) & set(plain_bag.dag_ids)):
         a, b = comparable(factory_bag.dags[dag_id]), comparable(plain_bag.dags[dag_id])
         if a != b:
             problems.append(f"{dag_id}: serialized DAGs differ at {_first_difference(a, b)}")
+        # Retry policies are rebuilt from the DAG file on the worker, never serialized: compare them here.
+        policies = [
+            {t.task_id: getattr(t, "retry_policy", None) for t in bag.dags[dag_id].tasks}
+            for bag in (factory_bag, plain_bag)
+        ]
+        if policies[0] != policies[1]:
+            problems.append(f"{dag_id}: retry policies differ: {policies[0]!r} (factory) != {policies[1]!r}")
     if problems:
         raise BenchmarkError("the variants do not build the same DAGs:\n  " + "\n  ".join(problems[:10]))
     _report({"dags": len(expected), "identical": True})
@@ -378,46 +432,52 @@ def child_verify(factory: str, plain: str, ids_file: str) -> None:
 
 
 def measure(
-    sizes: list[int], repeats: int, repeats_large: int, work: Path, env: dict[str, str], *, progress: bool
+    sizes: list[int], repeats: int, work: Path, env: dict[str, str], *, progress: bool
 ) -> list[dict[str, Any]]:
     rows = []
     for n in sizes:
         root = work / f"n{n}"
         runner_path, dag_ids = write_deployment(root / "deployment", n)
-        factory, plain = root / "dags_factory", root / "dags_plain"
+        age_files(root / "deployment")
+        factory, cold, plain = root / "dags_factory", root / "dags_cold", root / "dags_plain"
         write_factory_dags(factory, runner_path, n)
+        write_factory_dags(cold, runner_path, n, cache=False)
         write_plain_dags(plain, runner_path, n)
         ids_file = root / "dag_ids.json"
         ids_file.write_text(json.dumps(dag_ids), encoding="utf-8")
-        # Also the warm-up: Python caches the bytecode of both DAG files from here on.
-        run_child(["--child", "verify", str(factory), str(plain), str(ids_file)], env, root)
+        # Also the warm-up: from here on the bytecode of the DAG files is cached, and the first
+        # factory fill writes the parse cache, so the second one compares cached DAGs.
+        for folder in (cold, factory, factory):
+            run_child(["--child", "verify", str(folder), str(plain), str(ids_file)], env, root)
         if progress:
-            print(f"[{n:>5} schedules] both variants build the same {n} DAGs (serialized, compared)", file=sys.stderr)
+            print(
+                f"[{n:>5} schedules] all variants build the same {n} DAGs (serialized, compared)",
+                file=sys.stderr,
+            )
 
-        rounds = min(repeats, repeats_large) if n >= LARGE_SIZE else repeats
-        times: dict[str, list[float]] = {"factory": [], "plain": []}
-        for r in range(rounds):
-            for variant, folder in (("factory", factory), ("plain", plain)):
-                result = run_child(["--child", "fill", str(folder), str(n)], env, root)
-                times[variant].append(result["seconds"])
+        variants = {"factory": factory, "cold": cold, "plain": plain}
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+        for r in range(repeats):
+            for variant, folder in variants.items():
+                runs[variant].append(run_child(["--child", "fill", str(folder), str(n)], env, root))
             if progress:
+                f, c, p = runs["factory"][-1], runs["cold"][-1], runs["plain"][-1]
                 print(
-                    f"[{n:>5} schedules] round {r + 1}/{rounds}: factory {times['factory'][-1]:.3f}s, "
-                    f"plain {times['plain'][-1]:.3f}s",
+                    f"[{n:>5} schedules] round {r + 1}/{repeats}: factory {f['seconds']:.3f}s, "
+                    f"cold {c['seconds']:.3f}s, plain {p['seconds']:.3f}s",
                     file=sys.stderr,
                 )
-        f_med, p_med = statistics.median(times["factory"]), statistics.median(times["plain"])
-        rows.append(
-            {
-                "schedules": n,
-                "rounds": rounds,
-                "factory": f_med,
-                "plain": p_med,
-                "ratio": f_med / p_med,
-                "factory_runs": times["factory"],
-                "plain_runs": times["plain"],
-            }
-        )
+        row: dict[str, Any] = {"schedules": n, "rounds": repeats}
+        for variant in variants:
+            for metric in ("seconds", "cpu"):
+                row[f"{variant}_{metric}"] = statistics.median(run[metric] for run in runs[variant])
+            row[f"{variant}_best"] = min(run["seconds"] for run in runs[variant])
+            row[f"{variant}_runs"] = [{k: round(v, 4) for k, v in run.items()} for run in runs[variant]]
+        row["ratio"] = row["factory_seconds"] / row["plain_seconds"]
+        row["cold_ratio"] = row["cold_seconds"] / row["plain_seconds"]
+        row["cpu_ratio"] = row["factory_cpu"] / row["plain_cpu"]
+        row["best_ratio"] = row["factory_best"] / row["plain_best"]
+        rows.append(row)
     return rows
 
 
@@ -428,20 +488,32 @@ def environment() -> dict[str, str]:
         "machine": f"{platform.system()} {platform.machine()}",
         "python": platform.python_version(),
         "airflow": metadata.version("apache-airflow"),
-        "pydantic": metadata.version("pydantic"),
+        "load": "/".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
 def format_table(rows: list[dict[str, Any]], markdown: bool) -> str:
-    head = ["schedules", "rounds", "factory median (s)", "plain median (s)", "factory / plain", "factory ms/DAG"]
+    """Medians (the headline) and, as a check on a busy machine, the best run of each variant."""
+    head = [
+        "schedules",
+        "rounds",
+        "factory median (s)",
+        "cold factory median (s)",
+        "plain median (s)",
+        "factory / plain",
+        "cold / plain",
+        "best / best",
+    ]
     body = [
         [
             str(r["schedules"]),
             str(r["rounds"]),
-            f"{r['factory']:.3f}",
-            f"{r['plain']:.3f}",
+            f"{r['factory_seconds']:.3f}",
+            f"{r['cold_seconds']:.3f}",
+            f"{r['plain_seconds']:.3f}",
             f"{r['ratio']:.2f}x",
-            f"{1000 * r['factory'] / r['schedules']:.2f}",
+            f"{r['cold_ratio']:.2f}x",
+            f"{r['best_ratio']:.2f}x",
         ]
         for r in rows
     ]
@@ -450,42 +522,47 @@ def format_table(rows: list[dict[str, Any]], markdown: bool) -> str:
         lines += ["| " + " | ".join(cells) + " |" for cells in body]
         return "\n".join(lines)
     widths = [max(len(h), *(len(c[i]) for c in body)) for i, h in enumerate(head)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(head, widths)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(cells, widths)) for cells in body]
-    return "\n".join(lines)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
+
+    return "\n".join([line(head), line(["-" * w for w in widths]), *(line(cells) for cells in body)])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10,100,1000", help="schedules per runner file (default: 10,100,1000)")
-    parser.add_argument("--repeats", type=int, default=5, help="rounds (factory then plain) per size (default: 5)")
     parser.add_argument(
-        "--repeats-large",
-        type=int,
-        default=3,
-        help=f"at most this many rounds for sizes >= {LARGE_SIZE}, to keep the run short (default: 3)",
+        "--sizes", default="10,100,1000", help="schedules per runner file (default: 10,100,1000)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="rounds (factory then plain) per size (default: 5)"
     )
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
     parser.add_argument(
         "--no-bytecode-cache",
         action="store_true",
-        help="compile the DAG files on every parse (PYTHONDONTWRITEBYTECODE=1), as with a read-only dags folder",
+        help="compile the DAG files at every parse (PYTHONDONTWRITEBYTECODE=1): a read-only dags folder",
     )
+    parser.add_argument("--json", metavar="FILE", help="also write every run's times to FILE")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    parser.add_argument("--keep", action="store_true", help="keep the generated files (path printed on stderr)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the generated files (path printed on stderr)"
+    )
     parser.add_argument(
         "--profile",
         action="store_true",
         help="instead of timing, cProfile one factory fill at the largest size (stats on stderr)",
     )
-    parser.add_argument("--profile-top", type=int, default=40, help="rows of each profile listing (default: 40)")
+    parser.add_argument(
+        "--profile-top", type=int, default=40, help="rows of each profile listing (default: 40)"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError:
         parser.error("--sizes takes comma-separated integers, e.g. 10,100,1000")
-    if not args.sizes or min(args.sizes) < 1 or args.repeats < 1 or args.repeats_large < 1:
+    if not args.sizes or min(args.sizes) < 1 or args.repeats < 1:
         parser.error("sizes and repeats must be positive")
     return args
 
@@ -508,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tempfile.mkdtemp(prefix="dativo-parse-time-"))
         env = child_env(work, bytecode_cache=not args.no_bytecode_cache)
         # The package's config loader (used to write the plain variant) runs in this process too.
-        os.environ.clear()
+        for key in set(os.environ) - set(env):
+            del os.environ[key]
         os.environ.update(env)
         try:
             if args.profile:
@@ -537,10 +615,10 @@ def main(argv: list[str] | None = None) -> int:
             if not args.quiet:
                 print(
                     f"{info['date']}: {info['cpus']} CPUs, {info['machine']}, Python {info['python']}, "
-                    f"Airflow {info['airflow']}; work dir {work}",
+                    f"Airflow {info['airflow']}, load average {info['load']}; work dir {work}",
                     file=sys.stderr,
                 )
-            rows = measure(args.sizes, args.repeats, args.repeats_large, work, env, progress=not args.quiet)
+            rows = measure(args.sizes, args.repeats, work, env, progress=not args.quiet)
         finally:
             if args.keep:
                 print(f"generated files kept in {work}", file=sys.stderr)
@@ -550,9 +628,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"environment": info, "rows": rows}, indent=2), encoding="utf-8"
+        )
     print(
-        f"DagBag fill time, median of rounds ({info['date']}, {info['cpus']} CPUs, "
-        f"Python {info['python']}, Airflow {info['airflow']})"
+        f"DagBag fill time, median of {args.repeats} rounds ({info['date']}, {info['cpus']} CPUs, "
+        f"Python {info['python']}, Airflow {info['airflow']}, load average before the run {info['load']})"
     )
     print()
     print(format_table(rows, args.markdown))

@@ -81,6 +81,8 @@ class RunnerPlan:
     runner: RunnerFile
     specs: list[ScheduleSpec] = field(default_factory=list)
     failures: list[ScheduleFailure] = field(default_factory=list)
+    job_paths: list[Path] = field(default_factory=list)
+    """Every job file the schedules name, found or not: what a cached parse depends on."""
 
     @property
     def problems(self) -> list[ConfigProblem]:
@@ -229,6 +231,7 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
 
         job_path = resolve_path(schedule.config or "", path.parent, app_root)
         if job_path not in job_cache:
+            plan.job_paths.append(job_path)
             try:
                 job_cache[job_path] = load_job(
                     job_path, app_root=app_root, default_retry=orchestrator.retry_config

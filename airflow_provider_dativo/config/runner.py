@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import pendulum
@@ -22,6 +23,22 @@ CRON_PRESETS = {
     "@yearly": "0 0 1 1 *",
 }
 """The presets Airflow's cron timetables accept."""
+
+
+@lru_cache(maxsize=4096)
+def _cron_is_valid(cron: str) -> bool:
+    """Memoized: a runner file repeats a handful of expressions across thousands of schedules."""
+    expression = CRON_PRESETS.get(cron.strip(), cron)
+    return len(expression.split()) == 5 and bool(croniter.is_valid(expression))
+
+
+@lru_cache(maxsize=1024)
+def _timezone_is_known(name: str) -> bool:
+    try:
+        pendulum.timezone(name)
+    except Exception:
+        return False
+    return True
 
 
 class Schedule(StrictModel):
@@ -49,8 +66,7 @@ class Schedule(StrictModel):
     def _valid_cron(cls, cron: str | None) -> str | None:
         if cron is None:
             return None
-        expression = CRON_PRESETS.get(cron.strip(), cron)
-        if len(expression.split()) != 5 or not croniter.is_valid(expression):
+        if not _cron_is_valid(cron):
             raise ValueError(
                 f"{cron!r} is not a valid cron expression: use 5 fields (minute hour day month weekday) "
                 f"or one of {', '.join(CRON_PRESETS)}"
@@ -60,12 +76,8 @@ class Schedule(StrictModel):
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, name: str) -> str:
-        try:
-            pendulum.timezone(name)
-        except Exception:
-            raise ValueError(
-                f"{name!r} is not an IANA time zone name (e.g. 'UTC', 'America/New_York')"
-            ) from None
+        if not _timezone_is_known(name):
+            raise ValueError(f"{name!r} is not an IANA time zone name (e.g. 'UTC', 'America/New_York')")
         return name
 
     @field_validator("tags")

@@ -1,0 +1,138 @@
+"""A disk cache of the DAG arguments a runner file produces, so re-parses skip the YAML.
+
+Airflow's dag-processor parses every DAG file again and again (every
+``min_file_process_interval``). Reading and validating a thousand job files costs about as
+much as building the DAGs themselves, yet the files rarely change. The cache stores the
+plain-data DAG arguments (:mod:`airflow_provider_dativo.dag_spec`) together with the
+signature (mtime, size, inode, ctime) of the runner file and of every job file it names,
+found or not. A parse first compares those signatures with ``os.stat`` and rebuilds the DAGs
+from the cached arguments when none changed; any change, a new version of this package, or
+an unreadable cache means a normal parse that rewrites the cache.
+
+The cache is a local file, written atomically, and never required: with
+``DATIVO_PARSE_CACHE_DIR`` (or ``[dativo] parse_cache_dir``) set to ``off``, or a folder that
+cannot be written, every parse reads the YAML. Asset files are not part of it
+since parsing never reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_dativo import __version__
+from airflow_provider_dativo.dag_spec import IngestDagArgs, TimetableArgs
+
+CACHE_FORMAT = 1
+CACHE_ENV = "DATIVO_PARSE_CACHE_DIR"
+RACY_WINDOW_NS = 2_000_000_000
+"""Files changed less than this before a parse are not trusted to have a stable signature."""
+DISABLED = "off"
+
+
+@dataclass
+class DagArguments:
+    """Everything the factory builds DAGs from: healthy schedules and placeholders."""
+
+    ingest: list[IngestDagArgs] = field(default_factory=list)
+    config_errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def cache_folder(*values: str | os.PathLike[str] | None) -> Path | None:
+    """The first non-empty value (argument, ``DATIVO_PARSE_CACHE_DIR``, ``[dativo]
+    parse_cache_dir``), else ``$AIRFLOW_HOME/dativo-parse-cache``; ``off`` turns the cache off.
+    """
+    for value in values:
+        if value is None or not os.fspath(value):
+            continue
+        return None if os.fspath(value).strip().lower() == DISABLED else Path(value)
+    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+    return Path(home) / "dativo-parse-cache"
+
+
+def _signature(path: Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
+
+
+def _encode(args: IngestDagArgs) -> dict[str, Any]:
+    timetable = args.timetable
+    return {
+        "dag": args.dag,
+        "timetable": None
+        if timetable is None
+        else [timetable.cron, timetable.interval_seconds, timetable.timezone],
+        "task": {
+            k: {"seconds": v.total_seconds()} if isinstance(v, timedelta) else v for k, v in args.task.items()
+        },
+        "asset_uri": args.asset_uri,
+        "retry_config": args.retry_config,
+    }
+
+
+def _decode(data: dict[str, Any]) -> IngestDagArgs:
+    timetable = data["timetable"]
+    return IngestDagArgs(
+        dag=data["dag"],
+        timetable=None if timetable is None else TimetableArgs(*timetable),
+        task={
+            k: timedelta(seconds=v["seconds"]) if isinstance(v, dict) else v for k, v in data["task"].items()
+        },
+        asset_uri=data["asset_uri"],
+        retry_config=data["retry_config"],
+    )
+
+
+class ParseCache:
+    """The cache entry of one runner file under one app root."""
+
+    def __init__(self, folder: Path, runner_path: Path, app_root: str | None) -> None:
+        self.runner_path = Path(os.path.abspath(runner_path))
+        key = json.dumps([str(self.runner_path), app_root, __version__, CACHE_FORMAT])
+        self.file = folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+
+    def load(self) -> DagArguments | None:
+        """The cached arguments when no input changed since they were stored, else ``None``."""
+        try:
+            data = json.loads(self.file.read_text(encoding="utf-8"))
+            if data["format"] != CACHE_FORMAT:
+                return None
+            for path, signature in data["inputs"]:
+                if _signature(Path(path)) != signature:
+                    return None
+            return DagArguments([_decode(d) for d in data["ingest"]], data["config_errors"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def store(self, arguments: DagArguments, job_paths: Iterable[Path], *, parse_started_ns: int) -> None:
+        """Write the entry atomically; a cache that cannot be written is silently skipped.
+
+        An input modified shortly before (or during) the parse is "racily clean": its
+        signature might not match the content that was read, so nothing is stored and the
+        next parse reads the YAML again.
+        """
+        inputs = [[str(p), _signature(p)] for p in (self.runner_path, *job_paths)]
+        if any(sig is not None and sig[0] >= parse_started_ns - RACY_WINDOW_NS for _, sig in inputs):
+            return
+        payload = {
+            "format": CACHE_FORMAT,
+            "inputs": inputs,
+            "ingest": [_encode(a) for a in arguments.ingest],
+            "config_errors": arguments.config_errors,
+        }
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.file.with_name(f"{self.file.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(payload), encoding="utf-8")
+            os.replace(tmp, self.file)
+        except OSError:
+            pass
