@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "example_configs"
-RUNNER_AIRFLOW = EXAMPLES / "configs" / "runner_airflow.yaml"
+RUNNER_AIRFLOW = EXAMPLES / "runner_airflow.yaml"
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="dativo-tests-"))
 os.environ.update(

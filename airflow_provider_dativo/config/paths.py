@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -14,18 +15,49 @@ def app_root_from_env(app_root: str | os.PathLike[str] | None = None) -> str | N
     return value or None
 
 
+LOCAL_APP_ROOT_LEVELS = 3
+"""How many folders above a file are tried as the local stand-in for ``/app/``."""
+
+
 def resolve_path(raw: str, base_dir: Path, app_root: str | None) -> Path:
     """Resolve a path written in a YAML file.
 
-    ``/app/...`` (the dativo image's layout) moves under ``app_root`` when one is set; other
+    ``/app/...`` (the dativo image's layout) moves under ``app_root`` when one is set. Without
+    one, when ``/app/...`` does not exist on this machine, the nearest folder at or above the
+    file's folder that holds the rest of the path stands for ``/app/``: a checkout of a
+    deployment (``configs/``, ``jobs/``, ``assets/`` side by side) works as it is. Other
     absolute paths stay; relative paths are relative to the folder of the file that holds them.
     """
     expanded = os.path.expanduser(raw)
-    if app_root and (expanded == APP_PREFIX.rstrip("/") or expanded.startswith(APP_PREFIX)):
-        return Path(os.path.normpath(os.path.join(app_root, expanded[len(APP_PREFIX) :])))
+    if expanded.startswith(APP_PREFIX):
+        rest = expanded[len(APP_PREFIX) :]
+        if app_root:
+            return Path(os.path.normpath(os.path.join(app_root, rest)))
+        if not os.path.exists(_static_part(expanded)):
+            local = _local_app_root(base_dir, rest)
+            if local is not None:
+                return Path(os.path.normpath(os.path.join(local, rest)))
     if os.path.isabs(expanded):
         return Path(os.path.normpath(expanded))
     return Path(os.path.normpath(os.path.join(base_dir, expanded)))
+
+
+def _static_part(path: str) -> str:
+    """The leading part of a path before any glob character: what must exist for it to match."""
+    static = []
+    for part in path.split("/"):
+        if glob.has_magic(part):
+            break
+        static.append(part)
+    return "/".join(static) or "/"
+
+
+def _local_app_root(base_dir: Path, rest: str) -> Path | None:
+    target = _static_part(rest)
+    for candidate in [base_dir, *base_dir.parents][: LOCAL_APP_ROOT_LEVELS + 1]:
+        if os.path.exists(os.path.join(candidate, target)):
+            return candidate
+    return None
 
 
 def infer_tenant(job_path: Path) -> str | None:

@@ -28,7 +28,7 @@ def test_validate_example_runner_exits_0() -> None:
 def test_validate_broken_copy_exits_2_with_file_line_field(tmp_path: Path) -> None:
     copy = tmp_path / "example"
     shutil.copytree(EXAMPLES, copy)
-    runner = copy / "configs" / "runner_airflow.yaml"
+    runner = copy / "runner_airflow.yaml"
     runner.write_text(runner.read_text().replace('cron: "0 2 * * *"', 'cron: "0 2 * * * * *"'))
     job = copy / "jobs" / "acme" / "stripe_customers_to_iceberg.yaml"
     job.write_text(job.read_text().replace("max_delay_seconds: 60", "max_delay_seconds: 60\n  jitter: true"))

@@ -24,7 +24,7 @@ def test_committed_schema_is_current(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "files"),
     [
-        ("runner.schema.json", sorted((EXAMPLES / "configs").glob("*.yaml"))),
+        ("runner.schema.json", sorted(EXAMPLES.glob("runner*.yaml"))),
         ("job.schema.json", sorted((EXAMPLES / "jobs").glob("*/*.yaml"))),
         ("asset.schema.json", sorted((EXAMPLES / "assets").glob("*.yaml"))),
     ],

@@ -57,17 +57,32 @@ def test_app_paths_are_rerooted_and_relative_paths_follow_the_file(tmp_path: Pat
     assert orders.asset_uri == "iceberg://dativo/acme/orders"
 
 
-def test_env_app_root_is_used_when_no_argument(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_app_root_is_used_when_no_argument(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "runner.yaml"
+    elsewhere.write_text(RUNNER_AIRFLOW.read_text())
     monkeypatch.setenv("DATIVO_APP_ROOT", str(EXAMPLES))
-    assert load_runner(RUNNER_AIRFLOW).failures == []
+    plan = load_runner(elsewhere)
+    assert plan.failures == [] and plan.specs[0].job.path.parent == EXAMPLES / "jobs" / "acme"
     monkeypatch.delenv("DATIVO_APP_ROOT")
-    failures = load_runner(RUNNER_AIRFLOW).failures
+    failures = load_runner(elsewhere).failures
     assert len(failures) == 5
     assert "set DATIVO_APP_ROOT" in str(failures[0].problems[0])
 
 
+def test_without_app_root_a_checkout_of_the_app_folder_stands_for_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """/app/jobs/... does not exist here: the folder above the runner that has jobs/ is used."""
+    monkeypatch.delenv("DATIVO_APP_ROOT", raising=False)
+    plan = load_runner(RUNNER_AIRFLOW)
+    assert plan.failures == []
+    orders = next(s for s in plan.specs if s.schedule.name == "acme_orders_csv").job
+    assert orders.path == EXAMPLES / "jobs" / "acme" / "orders_csv_to_iceberg.yaml"
+    assert orders.source_path == EXAMPLES / "data" / "acme" / "orders.csv"
+
+
 def test_seed_runner_yaml_dagster_flavour_is_accepted() -> None:
-    plan = load_runner(EXAMPLES / "configs" / "runner.yaml", app_root=str(EXAMPLES))
+    plan = load_runner(EXAMPLES / "runner.yaml", app_root=str(EXAMPLES))
     assert plan.runner.runner.orchestrator.type == "dagster"
     assert [s.schedule.name for s in plan.specs] == ["stripe_customers_hourly", "hubspot_contacts_daily"]
 
