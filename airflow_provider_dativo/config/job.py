@@ -19,6 +19,17 @@ DECLARED_CONNECTORS = ("stripe", "hubspot", "postgres")
 TENANT_ID = _IDENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
 
 
+class IncrementalSettings(StrictModel):
+    """Load only records whose cursor is beyond the one committed by the previous run.
+
+    The cursor is committed in the same Iceberg commit as the data, so it can never run ahead
+    of what was written.
+    """
+
+    cursor_field: Annotated[str, Field(min_length=1, description="Asset field that only grows.")]
+    start: Any = Field(None, description="Cursor of the very first run; records <= start are skipped.")
+
+
 class FileSourceSettings(StrictModel):
     """Settings of the file connectors (``csv``, ``jsonl``, ``parquet``)."""
 
@@ -26,6 +37,7 @@ class FileSourceSettings(StrictModel):
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
     header: bool = True
     encoding: str = "utf8"
+    incremental: IncrementalSettings | None = None
 
 
 class CatalogSettings(StrictModel):
@@ -84,6 +96,18 @@ class LoggingSettings(StrictModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class IsolationSettings(StrictModel):
+    """Explicit exceptions to tenant isolation: by default a job reads only its own tenant's
+    secrets and writes only its own tenant's namespace."""
+
+    allow_namespaces: list[str] = Field(
+        default_factory=list, description="Namespaces besides the tenant's own this job may write."
+    )
+    allow_secrets_from: list[str] = Field(
+        default_factory=list, description="Other tenants whose secrets this job may read."
+    )
+
+
 class JobConfig(StrictModel):
     """A job file as written by the user (paths not yet resolved)."""
 
@@ -96,6 +120,7 @@ class JobConfig(StrictModel):
     validation: ValidationSettings = ValidationSettings()
     retry_config: RetryConfig | None = None
     logging: LoggingSettings = LoggingSettings()
+    isolation: IsolationSettings = IsolationSettings()
 
     @field_validator("tenant_id")
     @classmethod
