@@ -28,13 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dativo", description="dativo ingestion on Apache Airflow")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run one job once (exit 0 success, 1 partial, 2 failure)")
+    run = sub.add_parser(
+        "run", help="run one job, retrying per its retry_config (exit 0 success, 1 partial, 2 failure)"
+    )
     run.add_argument("--config", required=True, help="job YAML")
     run.add_argument("--mode", default="self_hosted", choices=["self_hosted"], help="execution mode")
     run.add_argument("--job-name", default=None, help="name in events and metrics (default: the file's stem)")
     run.add_argument("--run-id", default=None, help="run id recorded with the commit (default: generated)")
     run.add_argument(
         "--dativo-home", default=None, help="home of the embedded catalog (default: DATIVO_HOME)"
+    )
+    run.add_argument(
+        "--no-retries",
+        action="store_true",
+        help="run the job once, ignoring its retry_config (the exit code is that try's)",
     )
     _add_app_root(run)
 
@@ -67,11 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run a job in this process and exit with its exit code."""
+    """Run a job in this process, retrying it per its ``retry_config`` (no orchestrator will),
+    and exit with the final try's exit code. Every try shares one run id."""
     import uuid
 
     from airflow_provider_dativo.config.loader import load_job
     from airflow_provider_dativo.engine.events import EventEmitter
+    from airflow_provider_dativo.engine.oneshot import run_with_retries
     from airflow_provider_dativo.engine.runner import run_job
 
     job_name = args.job_name or Path(args.config).stem
@@ -91,7 +100,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILURE
     emitter = EventEmitter(job_name=job_name, tenant_id=job.tenant_id, run_id=run_id, stream=sys.stdout)
-    result = run_job(job, job_name=job_name, run_id=run_id, emitter=emitter, dativo_home=args.dativo_home)
+    run = run_job if args.no_retries else run_with_retries
+    result = run(job, job_name=job_name, run_id=run_id, emitter=emitter, dativo_home=args.dativo_home)
     return result.exit_code
 
 
