@@ -131,6 +131,9 @@ def load_job(
             )
         )
 
+    if tenant is not None:
+        problems.extend(_namespace_problems(config, tenant, path))
+
     asset_path = _asset_path(config.asset, path, app_root)
     source_path = None
     if config.source_connector in FILE_CONNECTORS:
@@ -150,6 +153,24 @@ def load_job(
         retry_config=config.retry_config or default_retry,
         source_path=source_path,
     )
+
+
+def _namespace_problems(config: JobConfig, tenant: str, path: Path) -> list[ConfigProblem]:
+    """Tenant isolation of writes: a job writes its tenant's namespace (the default) and only
+    the other namespaces that ``isolation.allow_namespaces`` lists, so a copied job file cannot
+    silently write into another tenant's tables."""
+    namespace = config.target.namespace
+    if namespace is None or namespace == tenant or namespace in config.isolation.allow_namespaces:
+        return []
+    return [
+        ConfigProblem(
+            str(path),
+            line_of(path, ("target", "namespace")),
+            "target.namespace",
+            f"namespace {namespace!r} is outside tenant {tenant!r}: a job of tenant {tenant!r} writes "
+            f"only namespace {tenant!r} unless isolation.allow_namespaces lists {namespace!r}",
+        )
+    ]
 
 
 def _asset_path(ref: str, job_path: Path, app_root: str | None) -> Path:

@@ -62,3 +62,17 @@ class WriteError(JobFailed):
     """The data cannot be written to the target table (schema mismatch, duplicate merge keys...)."""
 
     error_type = "WriteError"
+
+
+class SchemaIncompatible(WriteError):
+    """The existing table cannot take the asset's schema without losing data (a dropped column, a
+    narrowing type change, a new required column on a table that has rows)."""
+
+    error_type = "SchemaError"
+
+
+class CommitConflict(WriteError):
+    """Other writers changed the table during every commit attempt; nothing was written, so the run
+    can simply be retried."""
+
+    error_type = "CommitConflict"

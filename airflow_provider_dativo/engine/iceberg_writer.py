@@ -1,7 +1,8 @@
-"""Open the Iceberg catalog, make sure the namespace and table exist, and commit one batch.
+"""Open the Iceberg catalog, make sure the namespace and table exist, and stage one batch.
 
-Each run commits its rows in a single catalog commit that carries the run id and job name as
-snapshot properties, so a table's history says which run wrote what.
+Staging happens inside a transaction that :mod:`.commit` commits (and retries); every snapshot
+the batch creates carries the run id and job name (and, for incremental jobs, the cursor) as
+snapshot properties, so a table's history says which run wrote what and how far it got.
 """
 
 from __future__ import annotations
@@ -16,16 +17,31 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 from pyiceberg.schema import Schema
-from pyiceberg.table import Table
+from pyiceberg.table import Table, Transaction
+from pyiceberg.table.snapshots import Snapshot
 
 from airflow_provider_dativo.config.job import TargetSettings
 from airflow_provider_dativo.engine.errors import CatalogUnavailable, WriteError
+from airflow_provider_dativo.engine.state import JOB_NAME_PROPERTY, RUN_ID_PROPERTY
 
 _RETRY_HINT = "when the catalog is only temporarily unavailable, retrying the run helps"
 
-RUN_ID_PROPERTY = "dativo.run-id"
-JOB_NAME_PROPERTY = "dativo.job-name"
+__all__ = [
+    "JOB_NAME_PROPERTY",
+    "RUN_ID_PROPERTY",
+    "WriteResult",
+    "catalog_settings",
+    "check_merge_keys",
+    "conform",
+    "has_rows",
+    "load_existing_table",
+    "open_catalog",
+    "prepare_table",
+    "resolve_dativo_home",
+    "stage_write",
+]
 
 
 def resolve_dativo_home(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -67,7 +83,8 @@ def open_catalog(target: TargetSettings, dativo_home: str | os.PathLike[str] | N
 
 
 def prepare_table(catalog: Catalog, namespace: str, table_name: str, schema: Schema) -> Table:
-    """Create the namespace and table when missing and check the table fits the asset."""
+    """Create the namespace and the table when missing; an existing table is returned as it is
+    (:mod:`.evolution` decides whether it fits)."""
     try:
         catalog.create_namespace_if_not_exists(namespace)
     except Exception as exc:
@@ -75,22 +92,23 @@ def prepare_table(catalog: Catalog, namespace: str, table_name: str, schema: Sch
             f"Iceberg catalog {catalog.name!r} cannot be reached (creating namespace {namespace!r}): "
             f"{type(exc).__name__}: {exc} ({_RETRY_HINT})"
         ) from exc
-    table = catalog.create_table_if_not_exists(f"{namespace}.{table_name}", schema=schema)
-    table_columns = [f.name for f in table.schema().fields]
-    asset_columns = [f.name for f in schema.fields]
-    missing = [c for c in asset_columns if c not in table_columns]
-    extra = [c for c in table_columns if c not in asset_columns]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"columns missing from the table: {', '.join(missing)}")
-        if extra:
-            parts.append(f"table columns not in the asset: {', '.join(extra)}")
-        raise WriteError(
-            f"table {namespace}.{table_name} does not match the asset ({'; '.join(parts)}); "
-            "schema evolution is not supported yet"
-        )
-    return table
+    return catalog.create_table_if_not_exists(f"{namespace}.{table_name}", schema=schema)
+
+
+def load_existing_table(catalog: Catalog, namespace: str, table_name: str) -> Table | None:
+    """The table if it exists, without creating anything (reading state must leave no trace)."""
+    try:
+        return catalog.load_table(f"{namespace}.{table_name}")
+    except (NoSuchTableError, NoSuchNamespaceError):
+        return None
+
+
+def has_rows(table: Table) -> bool:
+    """Whether the table's current snapshot holds any record."""
+    snapshot = table.current_snapshot()
+    if snapshot is None or snapshot.summary is None:
+        return False
+    return int(snapshot.summary.additional_properties.get("total-records", 0)) > 0
 
 
 def check_merge_keys(data: pa.Table, merge_keys: list[str]) -> None:
@@ -123,60 +141,62 @@ class WriteResult:
     records_written: int = 0
     snapshot_id: int | None = None
 
-
-def _conform(table: Table, data: pa.Table) -> pa.Table:
-    """Cast to the table's own Arrow schema: names, order, types and nullability must match."""
-    target = table.schema().as_arrow()
-    try:
-        return data.select(target.names).cast(target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as exc:
-        raise WriteError(f"records do not fit table {table.name()}: {exc}") from None
-
-
-def _added_since(table: Table, previous_id: int | None) -> WriteResult:
-    result = WriteResult()
-    snapshot = table.current_snapshot()
-    if snapshot is None or snapshot.snapshot_id == previous_id:
+    @classmethod
+    def from_snapshots(cls, snapshots: list[Snapshot]) -> WriteResult:
+        result = cls(snapshot_id=snapshots[-1].snapshot_id if snapshots else None)
+        for snapshot in snapshots:
+            summary = snapshot.summary.additional_properties if snapshot.summary else {}
+            result.files_written += int(summary.get("added-data-files", 0))
+            result.total_bytes += int(summary.get("added-files-size", 0))
+            result.records_written += int(summary.get("added-records", 0))
         return result
-    result.snapshot_id = snapshot.snapshot_id
-    while snapshot is not None and snapshot.snapshot_id != previous_id:
-        summary = snapshot.summary.additional_properties if snapshot.summary else {}
-        result.files_written += int(summary.get("added-data-files", 0))
-        result.total_bytes += int(summary.get("added-files-size", 0))
-        result.records_written += int(summary.get("added-records", 0))
-        parent = snapshot.parent_snapshot_id
-        snapshot = table.snapshot_by_id(parent) if parent is not None else None
-    return result
 
 
-def write(
+def conform(schema: Schema, data: pa.Table, table: Table) -> pa.Table:
+    """Cast to ``schema``'s Arrow form: names, order, types and nullability must match, and a
+    column the data lacks (one kept in a quarantine table) is filled with nulls."""
+    target = schema.as_arrow()
+    try:
+        columns = [
+            data.column(f.name) if f.name in data.column_names else pa.nulls(data.num_rows, f.type)
+            for f in target
+        ]
+        return pa.Table.from_arrays(columns, names=target.names).cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise WriteError(f"records do not fit table {'.'.join(table.name())}: {exc}") from None
+
+
+def stage_write(
+    txn: Transaction,
     table: Table,
     data: pa.Table,
     *,
     mode: str,
-    merge_keys: list[str] | None = None,
-    snapshot_properties: dict[str, str] | None = None,
-) -> WriteResult:
-    """Commit ``data`` with ``mode`` (append, overwrite, merge) in one commit.
+    merge_keys: list[str] | None,
+    snapshot_properties: dict[str, str],
+    properties_must_land: bool = False,
+) -> None:
+    """Stage ``data`` with ``mode`` (append, overwrite, merge) in ``txn``; every snapshot the
+    operation creates carries ``snapshot_properties``.
 
-    An empty batch writes nothing in every mode: a run that read no records must not wipe the
-    table (overwrite) nor leave an empty snapshot behind.
+    With no records nothing is staged. When the properties must be committed anyway (a cursor
+    moving past rejected records, or a merge that found nothing to change) they go in an empty
+    append: never an empty overwrite, which would wipe the table.
     """
-    if data.num_rows == 0:
-        return WriteResult()
-    properties = dict(snapshot_properties or {})
-    previous = table.current_snapshot()
-    previous_id = previous.snapshot_id if previous else None
-    conformed = _conform(table, data)
-    if mode == "append":
-        table.append(conformed, snapshot_properties=properties)
-    elif mode == "overwrite":
-        with warnings.catch_warnings():
-            # Overwriting a table with no rows yet is normal for a first run, not worth a warning.
-            warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-            table.overwrite(conformed, snapshot_properties=properties)
-    elif mode == "merge":
-        table.upsert(conformed, join_cols=list(merge_keys or []), snapshot_properties=properties)
-    else:
-        raise WriteError(f"unknown write mode {mode!r}")
-    return _added_since(table, previous_id)
+    staged_before = len(txn.table_metadata.snapshots)
+    if data.num_rows:
+        conformed = conform(txn.table_metadata.schema(), data, table)
+        if mode == "append":
+            txn.append(conformed, snapshot_properties=snapshot_properties)
+        elif mode == "overwrite":
+            with warnings.catch_warnings():
+                # Overwriting a table with no rows yet is normal for a first run, not worth a warning.
+                warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+                txn.overwrite(conformed, snapshot_properties=snapshot_properties)
+        elif mode == "merge":
+            txn.upsert(conformed, join_cols=list(merge_keys or []), snapshot_properties=snapshot_properties)
+        else:
+            raise WriteError(f"unknown write mode {mode!r}")
+    if properties_must_land and len(txn.table_metadata.snapshots) == staged_before:
+        empty = txn.table_metadata.schema().as_arrow().empty_table()
+        txn.append(empty, snapshot_properties=snapshot_properties)

@@ -2,7 +2,8 @@
 
 Validation turns the source's columns (text, or already typed) into the asset's types and
 builds one failure mask per rule. A record is invalid when any rule fails; the counts per
-``<field>.<rule>`` tell the user what to fix without dumping the records themselves.
+``<field>.<rule>`` tell the user what to fix without dumping the records themselves, and the
+masks themselves are kept so warn mode can say, record by record, why it was rejected.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class ValidationReport:
     table: pa.Table
     invalid_mask: pa.Array
     invalid_by_rule: dict[str, int] = field(default_factory=dict)
+    failure_masks: dict[str, Column] = field(default_factory=dict)
+    """``<field>.<rule>`` -> null-free mask of the records that broke it (only rules that failed)."""
 
     @property
     def total(self) -> int:
@@ -48,6 +51,17 @@ class ValidationReport:
             return self.table
         return self.table.filter(pc.invert(self.invalid_mask))
 
+    def add_failure(self, key: str, mask: Column) -> None:
+        """Record a rule checked outside :func:`validate` (e.g. the incremental cursor's)."""
+        mask = _nonnull(mask)
+        count = int(pc.sum(mask).as_py() or 0)
+        if not count:
+            return
+        self.invalid_by_rule[key] = count
+        self.failure_masks[key] = mask
+        combined = pc.or_(self.invalid_mask, mask)
+        self.invalid_mask = combined.combine_chunks() if isinstance(combined, pa.ChunkedArray) else combined
+
     def summary(self) -> str:
         """``amount.min=2, email.pattern=1``: the rules that failed, in asset order."""
         return ", ".join(f"{key}={count}" for key, count in self.invalid_by_rule.items())
@@ -61,7 +75,7 @@ def _nonnull(mask: Column) -> Column:
     return pc.fill_null(mask, False)
 
 
-def _to_typed(column: Column, asset_field: AssetField) -> tuple[Column, Column]:
+def to_typed(column: Column, asset_field: AssetField) -> tuple[Column, Column]:
     """Bring a source column to the field's type; returns ``(typed, type_failed)``."""
     target = arrow_type(asset_field.type)
     if pa.types.is_null(column.type):
@@ -117,7 +131,7 @@ def _pattern_failures(typed: Column, asset_field: AssetField) -> Column:
 
 def field_failures(column: Column, asset_field: AssetField) -> tuple[Column, dict[str, Column]]:
     """The typed column and a null-free failure mask per rule that applies to the field."""
-    typed, type_failed = _to_typed(column, asset_field)
+    typed, type_failed = to_typed(column, asset_field)
     failures: dict[str, Column] = {}
     if asset_field.required:
         failures["required"] = pc.is_null(column)
@@ -137,6 +151,7 @@ def validate(raw: pa.Table, asset: Asset) -> ValidationReport:
     columns: list[Column] = []
     invalid: Column = _false_mask(raw.num_rows)
     counts: dict[str, int] = {}
+    masks: dict[str, Column] = {}
     for asset_field in asset.fields:
         typed, failures = field_failures(raw.column(asset_field.name), asset_field)
         columns.append(typed)
@@ -147,9 +162,10 @@ def validate(raw: pa.Table, asset: Asset) -> ValidationReport:
             count = int(pc.sum(mask).as_py() or 0)
             if count:
                 counts[f"{asset_field.name}.{rule}"] = count
+                masks[f"{asset_field.name}.{rule}"] = mask
                 invalid = pc.or_(invalid, mask)
     chunked = [c if isinstance(c, pa.ChunkedArray) else pa.chunked_array([c]) for c in columns]
     table = pa.Table.from_arrays(chunked, names=names)
     if isinstance(invalid, pa.ChunkedArray):
         invalid = invalid.combine_chunks()
-    return ValidationReport(table=table, invalid_mask=invalid, invalid_by_rule=counts)
+    return ValidationReport(table=table, invalid_mask=invalid, invalid_by_rule=counts, failure_masks=masks)

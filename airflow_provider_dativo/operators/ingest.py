@@ -2,6 +2,12 @@
 
 Parsing a DAG file that uses this operator must stay cheap and side-effect free, so the
 engine (pyarrow, pyiceberg) is imported only in :meth:`DativoIngestOperator.execute`.
+
+Secrets are read at run time only (files of ``secrets/<tenant>/`` and Airflow connections, see
+:mod:`airflow_provider_dativo.operators.secrets`), never at parse time: no value can end up
+in a serialized DAG or a rendered template field. With ``logging.redaction: true`` every
+value is masked in the job's events, in Airflow's task log, and in whatever leaves the task:
+the exception text and the metrics pushed to XCom.
 """
 
 from __future__ import annotations
@@ -18,9 +24,16 @@ from airflow_provider_dativo.exceptions import DativoJobError
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_dativo.config.loader import ResolvedJob
+    from airflow_provider_dativo.engine.events import EventEmitter
+    from airflow_provider_dativo.engine.runner import JobResult
+
 EXIT_SUCCESS, EXIT_PARTIAL, EXIT_FAILURE = 0, 1, 2
 CONFIG_ERROR_TYPES = frozenset({"ConfigError", "ConnectorNotAvailable"})
 """Engine errors that no retry can fix: the task fails at once, whatever retry_config says."""
+SECRETS_ERROR_TYPES = frozenset({"SecretsError"})
+"""A missing, malformed or forbidden secret: no retry fixes it either (``SecretsUnavailable``,
+a secrets backend that did not answer, is left to the retry policy)."""
 
 
 class DativoIngestOperator(BaseOperator):
@@ -61,7 +74,7 @@ class DativoIngestOperator(BaseOperator):
         from airflow.sdk.exceptions import AirflowFailException
 
         from airflow_provider_dativo.config.loader import load_job
-        from airflow_provider_dativo.engine.runner import run_job
+        from airflow_provider_dativo.engine.events import EventEmitter
 
         try:
             job = load_job(self.config_path, app_root=self.app_root)
@@ -70,22 +83,38 @@ class DativoIngestOperator(BaseOperator):
 
         job_name = self.job_name or self.dag_id
         run_id = f"{self.dag_id}/{context['run_id']}/{self.task_id}"
-        result = run_job(job, job_name=job_name, run_id=run_id, dativo_home=self.dativo_home)
-        self.log.info(
-            "dativo job %s finished with exit code %s: %s", job_name, result.exit_code, result.metrics
-        )
+        emitter = EventEmitter(job_name=job_name, tenant_id=job.tenant_id, run_id=run_id)
+        result = self._run(job, job_name, run_id, emitter)
+        # The events are already masked; what leaves the task (XCom, exception, log) is masked here.
+        metrics = emitter.redactor.redact(result.metrics)
+        error = emitter.redact_text(result.error) if result.error else None
+        self.log.info("dativo job %s finished with exit code %s: %s", job_name, result.exit_code, metrics)
 
         if result.exit_code == EXIT_SUCCESS:
-            return result.metrics
+            return metrics
         if result.error_type in CONFIG_ERROR_TYPES:
-            raise AirflowFailException(f"invalid dativo job configuration: {result.error}")
-        if result.exit_code == EXIT_PARTIAL and not self._should_retry_partial(context, result.error or ""):
-            self.log.warning("dativo job %s was partial: %s", job_name, result.error)
-            return result.metrics
+            raise AirflowFailException(f"invalid dativo job configuration: {error}")
+        if result.error_type in SECRETS_ERROR_TYPES:
+            raise AirflowFailException(f"dativo job {job_name} cannot read its secrets: {error}")
+        if result.exit_code == EXIT_PARTIAL and not self._should_retry_partial(context, error or ""):
+            self.log.warning("dativo job %s was partial: %s", job_name, error)
+            return metrics
         raise DativoJobError(
-            result.error or f"dativo job {job_name} failed",
-            exit_code=result.exit_code,
-            metrics=result.metrics,
+            error or f"dativo job {job_name} failed", exit_code=result.exit_code, metrics=metrics
+        )
+
+    def _run(self, job: ResolvedJob, job_name: str, run_id: str, emitter: EventEmitter) -> JobResult:
+        """Run the job with secrets from the tenant's files and Airflow connections."""
+        from airflow_provider_dativo.engine.runner import run_job
+        from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
+
+        return run_job(
+            job,
+            job_name=job_name,
+            run_id=run_id,
+            emitter=emitter,
+            dativo_home=self.dativo_home,
+            secrets_loader=airflow_secrets_loader,
         )
 
     def _should_retry_partial(self, context: Context, error_text: str) -> bool:

@@ -93,11 +93,30 @@ class FileSource:
             problems.append(f"columns not in asset {self.asset.name!r}: {_names(extra)}")
         if problems:
             raise SourceError(f"{path}: {'; '.join(problems)} (asset columns: {', '.join(expected)})")
+        self._check_cursor(table, path)
         columns = [
             table.column(name) if name in names else pa.chunked_array([pa.nulls(table.num_rows)])
             for name in expected
         ]
         return pa.Table.from_arrays(columns, names=expected)
+
+    def _check_cursor(self, table: pa.Table, path: Path) -> None:
+        """An incremental job cannot place records without their cursor: a file that lacks the
+        cursor column (or has no value in it at all) is an error, not a file of new records."""
+        incremental = self.settings.incremental
+        if incremental is None or table.num_rows == 0:
+            return
+        name = incremental.cursor_field
+        if name not in table.column_names:
+            raise SourceError(
+                f"{path}: incremental cursor field {name!r} (source.incremental.cursor_field) is missing "
+                f"from the data; columns found: {_names(table.column_names)}"
+            )
+        if table.column(name).null_count == table.num_rows:
+            raise SourceError(
+                f"{path}: incremental cursor field {name!r} (source.incremental.cursor_field) has no "
+                f"value in any of the {table.num_rows} records"
+            )
 
 
 class CsvSource(FileSource):

@@ -1,0 +1,137 @@
+"""Secrets from Airflow connections, and their masking in Airflow's own task logs.
+
+Under Airflow a job's secrets come from two places: the ``secrets/<tenant>/`` files the
+engine reads everywhere, and Airflow connections (the metadata database, ``AIRFLOW_CONN_*``
+variables or any configured secrets backend). **Connections win** over files for the same
+name: under Airflow the connection store is where operators rotate credentials, and files are
+the image's fallback.
+
+Only the secrets a job references are looked up, each in the connection
+``dativo_<tenant>_<name>`` (lower case; e.g. ``AIRFLOW_CONN_DATIVO_ACME_STRIPE_API_KEY``) or
+in the ``conn_id`` the reference declares. The value is the connection's password or, when
+it has none, its extra (e.g. a JSON key file). A missing default connection is not an error
+(the files may define the secret); a missing declared one is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from airflow_provider_dativo.config.loader import ResolvedJob
+from airflow_provider_dativo.engine.secret_refs import SecretRef
+from airflow_provider_dativo.engine.secrets import (
+    SecretEntry,
+    SecretsError,
+    SecretsUnavailable,
+    TenantSecrets,
+    check_secret_access,
+    job_secret_refs,
+    load_secrets,
+)
+
+CONN_PREFIX = "dativo_"
+
+
+def connection_id(tenant: str, name: str) -> str:
+    """The default connection of one tenant's secret: ``dativo_<tenant>_<name>``, lower case."""
+    return f"{CONN_PREFIX}{tenant}_{name}".lower()
+
+
+def _check_declared_conn_id(job: ResolvedJob, ref: SecretRef) -> None:
+    """A declared ``dativo_*`` connection must carry the prefix of a tenant the job may read.
+
+    Other connection ids are the deployment's own and not tenant-scoped by this provider.
+    """
+    conn_id = (ref.conn_id or "").lower()
+    if not conn_id.startswith(CONN_PREFIX):
+        return
+    readable = {job.tenant_id, *job.config.isolation.allow_secrets_from}
+    if not any(conn_id.startswith(f"{CONN_PREFIX}{t}_".lower()) for t in readable):
+        raise SecretsError(
+            f"connection {ref.conn_id!r} (declared at {ref.location}) holds another tenant's secrets; "
+            f"a job of tenant {job.tenant_id!r} reads only dativo_{job.tenant_id}_* connections "
+            "and those of the tenants in isolation.allow_secrets_from"
+        )
+
+
+def _wanted_connections(job: ResolvedJob) -> dict[tuple[str, str], tuple[str, SecretRef, bool]]:
+    """Per referenced (tenant, name): the connection to read, the reference, whether declared."""
+    wanted: dict[tuple[str, str], tuple[str, SecretRef, bool]] = {}
+    for ref in job_secret_refs(job):
+        tenant = ref.tenant_or(job.tenant_id)
+        check_secret_access(job, tenant, ref.location)
+        key = (tenant, ref.name)
+        if not ref.conn_id:
+            wanted.setdefault(key, (connection_id(tenant, ref.name), ref, False))
+            continue
+        _check_declared_conn_id(job, ref)
+        known = wanted.get(key)
+        if known is not None and known[2] and known[0] != ref.conn_id:
+            raise SecretsError(
+                f"secret {ref.spelled()!r} is declared with two connections: "
+                f"{known[0]!r} (at {known[1].location}) and {ref.conn_id!r} (at {ref.location})"
+            )
+        wanted[key] = (ref.conn_id, ref, True)
+    return wanted
+
+
+def read_connection_secrets(job: ResolvedJob) -> dict[tuple[str, str], SecretEntry]:
+    """The secrets the job references that Airflow connections define, by (tenant, name);
+    each connection is read once, however often the secret is referenced."""
+    entries: dict[tuple[str, str], SecretEntry] = {}
+    for key, (conn_id, ref, declared) in _wanted_connections(job).items():
+        value = _connection_value(conn_id, ref, required=declared)
+        if value is not None:
+            entries[key] = SecretEntry(value, f"Airflow connection {conn_id!r}")
+    return entries
+
+
+def _connection_value(conn_id: str, ref: SecretRef, *, required: bool) -> str | None:
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        if required:
+            raise SecretsError(
+                f"Airflow connection {conn_id!r} declared for secret {ref.spelled()!r} "
+                f"(at {ref.location}) does not exist"
+            ) from None
+        return None
+    except Exception as exc:
+        raise SecretsUnavailable(
+            f"Airflow connection {conn_id!r} cannot be read: {type(exc).__name__}: {exc}"
+        ) from None
+    value = conn.password or conn.extra
+    if not value:
+        raise SecretsError(
+            f"Airflow connection {conn_id!r} (for secret {ref.spelled()!r}) has neither a password "
+            "nor an extra to take the value from"
+        )
+    return value
+
+
+def mask_in_airflow(values: Iterable[str]) -> None:
+    """Register values with Airflow's secrets masker, in this process and the supervisor's,
+    so Airflow's own task log lines mask them too."""
+    from airflow.sdk.log import mask_secret
+
+    for value in values:
+        mask_secret(value)
+
+
+def airflow_secrets_loader(job: ResolvedJob, *, secrets_dir: str | None = None) -> TenantSecrets:
+    """Files, then Airflow connections on top; with ``logging.redaction: true``, every value is
+    registered with Airflow's secrets masker as well."""
+    secrets = load_secrets(job, secrets_dir=secrets_dir)
+    entries = read_connection_secrets(job)
+    secrets = secrets.merged(
+        entries,
+        source="connections",
+        count=len(entries),
+        places={t: f"Airflow connection {connection_id(t, '<name>')}" for t in secrets.places},
+    )
+    if job.config.logging.redaction:
+        mask_in_airflow(secrets.values())
+    return secrets
