@@ -24,7 +24,7 @@ files are kept (an orphan file costs storage, never correctness).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from pyiceberg.exceptions import CommitFailedException, CommitStateUnknownException, ValidationException
@@ -137,14 +137,16 @@ def delete_files(table: Table, paths: list[str]) -> int:
     return deleted
 
 
-def _discard(txn: Transaction, table: Table) -> None:
-    """Delete what a transaction that will never be committed already wrote (best effort)."""
+def _discard(txn: Transaction, table: Table, keep: set[str] | None = None) -> None:
+    """Delete what a transaction that will never be committed already wrote (best effort),
+    except the files in ``keep``."""
     try:
         staged = _staged(txn, table)
     except Exception as exc:
         logger.warning("cannot list the files of an abandoned transaction on %s: %s", table.name(), exc)
         return
-    delete_files(table, staged.data_files + staged.metadata_files)
+    keep = keep or set()
+    delete_files(table, [p for p in staged.data_files + staged.metadata_files if p not in keep])
 
 
 def _landed(table: Table, staged: _Staged) -> list[Snapshot]:
@@ -179,15 +181,34 @@ def _log_retry(retry_state: RetryCallState) -> None:
     )
 
 
-def commit_with_retries(table: Table, *, run_id: str | None, stage: Stage) -> CommitOutcome:
+def commit_with_retries(
+    table: Table,
+    *,
+    run_id: str | None,
+    stage: Stage,
+    reused_files: Callable[[], Collection[str]] | None = None,
+) -> CommitOutcome:
     """Stage and commit with ``stage``, at most once per ``run_id``, retrying conflicts.
 
     Raises :class:`CommitConflict` when every attempt lost to another writer and
     :class:`WriteError` when the outcome stayed unknown; in both cases nothing of this run is
     in the table and the files it wrote are gone (or, if they might still be referenced, kept).
+
+    ``reused_files`` names data files written before the first attempt (a streamed load) that
+    ``stage`` adds on every attempt: a failed attempt must not delete them, since the next one
+    needs them. They are deleted once the call ends without them in the table (every attempt
+    failed, another try of the run id had committed, or nothing was left to commit), unless an
+    attempt whose outcome stayed unknown might still make them part of the table.
     """
     unresolved: list[_Staged] = []
     attempts = 0
+
+    def reused() -> set[str]:
+        return set(reused_files()) if reused_files is not None else set()
+
+    def own(paths: list[str]) -> list[str]:
+        keep = reused()
+        return [p for p in paths if p not in keep]
 
     def attempt() -> CommitOutcome:
         nonlocal attempts
@@ -203,13 +224,13 @@ def commit_with_retries(table: Table, *, run_id: str | None, stage: Stage) -> Co
             if not stage(table, txn):
                 return CommitOutcome()
         except BaseException:
-            _discard(txn, table)
+            _discard(txn, table, keep=reused())
             raise
         staged = _staged(txn, table)
         try:
             txn.commit_transaction()
         except (CommitFailedException, ValidationException):
-            delete_files(table, staged.data_files)
+            delete_files(table, own(staged.data_files))
             raise
         except Exception as exc:
             # CommitStateUnknownException, or an error of the catalog's transport: did it land?
@@ -235,8 +256,10 @@ def commit_with_retries(table: Table, *, run_id: str | None, stage: Stage) -> Co
         reraise=True,
     )
     name = ".".join(table.name())
+    committed_reused = False
     try:
         outcome = retrying(attempt)
+        committed_reused = bool(outcome.snapshots)
     except (CommitFailedException, ValidationException) as exc:
         raise CommitConflict(
             f"table {name} was changed by other writers during each of {attempts} commit attempts; "
@@ -248,27 +271,36 @@ def commit_with_retries(table: Table, *, run_id: str | None, stage: Stage) -> Co
             f"{attempts} attempts ({exc}); the table shows nothing of this run, retrying the run is safe"
         ) from exc
     finally:
-        _forget_unresolved(table, unresolved)
+        keep = reused()
+        all_dead = _forget_unresolved(table, unresolved, keep)
+        if keep and not committed_reused and all_dead:
+            delete_files(table, sorted(keep))
     outcome.attempts = attempts
     return outcome
 
 
-def _forget_unresolved(table: Table, unresolved: list[_Staged]) -> None:
-    """Delete the files of attempts whose outcome was unknown once they provably never landed."""
+def _forget_unresolved(table: Table, unresolved: list[_Staged], keep: set[str] | None = None) -> bool:
+    """Delete the files of attempts whose outcome was unknown once they provably never landed
+    (never those in ``keep``); returns whether every such attempt provably never landed."""
     if not unresolved:
-        return
+        return True
+    keep = keep or set()
     try:
         table.refresh()
     except Exception as exc:
         logger.warning("cannot refresh %s to clean up after unknown commits: %s", table.name(), exc)
-        return
+        return False
+    all_dead = True
     for staged in unresolved:
         if _can_never_land(table, staged):
-            delete_files(table, staged.data_files + staged.metadata_files)
+            paths = staged.data_files + staged.metadata_files
+            delete_files(table, [p for p in paths if p not in keep])
         else:
+            all_dead = False
             logger.warning(
                 "keeping %d data files of a commit to %s whose outcome is unknown: "
                 "they may still become part of the table",
                 len(staged.data_files),
                 ".".join(table.name()),
             )
+    return all_dead

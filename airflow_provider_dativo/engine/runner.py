@@ -9,6 +9,11 @@ A run goes through phases (:class:`_JobRun`): extract the source, select what is
 (incremental jobs), validate, write. Writing commits the records, the run id and the cursor in
 one Iceberg commit (:mod:`.batch`, :mod:`.commit`), so a retry of the same run id recognises
 its own commit and writes nothing (``already_committed`` in the metrics).
+
+Append jobs of file sources are streamed (:mod:`.streaming`): the phases run batch by batch,
+valid records are written as data files while the source is read, and one commit adds them
+all, so memory stays bounded whatever the input size. Overwrite and merge jobs read the whole
+source into memory (pyiceberg materialises those writes anyway).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pyiceberg.table.snapshots import Snapshot
 
 from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.config.errors import DativoConfigError
+from airflow_provider_dativo.config.job import FILE_CONNECTORS
 from airflow_provider_dativo.config.loader import ResolvedJob, load_asset
 from airflow_provider_dativo.engine.batch import Batch
 from airflow_provider_dativo.engine.commit import commit_with_retries
@@ -42,7 +48,9 @@ from airflow_provider_dativo.engine.redaction import redact_logs
 from airflow_provider_dativo.engine.schema import iceberg_schema
 from airflow_provider_dativo.engine.secret_setup import SecretsLoader, prepare_secrets
 from airflow_provider_dativo.engine.sources.base import get_source
+from airflow_provider_dativo.engine.sources.files import FileSource
 from airflow_provider_dativo.engine.state import encode_cursor, find_run, run_status, write_mirror
+from airflow_provider_dativo.engine.streaming import StreamedLoad, Tally, snapshot_properties
 from airflow_provider_dativo.engine.target import TargetTable
 from airflow_provider_dativo.engine.tracing import trace_job_execution, trace_phase
 from airflow_provider_dativo.engine.validation import ValidationReport, validate
@@ -179,8 +187,11 @@ def _execute(run: _JobRun) -> _Outcome:
 
     Nothing is written before validation passed: a strict failure leaves no trace in the
     catalog, and an incremental job only reads the table (its committed cursor) before then.
+    Append jobs take the streamed path (:meth:`_JobRun.stream_append`), with the same guarantees.
     """
     try:
+        if run.streams():
+            return run.stream_append()
         with trace_phase("extract") as span:
             raw = run.extract()
             records = run.select(raw)
@@ -304,6 +315,90 @@ class _JobRun:
             return _Outcome(EXIT_PARTIAL, "partial", problem, ValidationFailed.error_type)
         return _Outcome(EXIT_SUCCESS, "success")
 
+    def streams(self) -> bool:
+        """Append jobs of file sources are streamed (:mod:`.streaming`); other modes are not."""
+        return self.job.config.target.mode == "append" and self.job.config.source_connector in FILE_CONNECTORS
+
+    def stream_append(self) -> _Outcome:
+        """Every phase of an append job, streamed: batches are read, selected, validated and
+        written as data files as they come, then committed in one snapshot. Strict mode
+        validates the whole input first (writing nothing) and reads it again to write it."""
+        with trace_phase("extract"):
+            after = None
+            if self.cursor is not None:
+                existing = self.target.existing_table()
+                if existing is not None and (done := find_run(existing, self.run_id)) is not None:
+                    raise _AlreadyCommitted.of(done)
+                committed = committed_cursor_value(existing, self.cursor)
+                after = committed if committed is not None else self.cursor.start
+                self.metrics.extra.update(
+                    {
+                        "cursor_field": self.cursor.name,
+                        "cursor_before": _json_value(committed),
+                        "cursor_after": _json_value(committed),
+                    }
+                )
+            source = get_source(self.job, self.asset)
+            if not isinstance(source, FileSource):  # pragma: no cover - streams() admits file sources only
+                raise JobFailed(f"source {source.describe()} cannot be streamed")
+            load = StreamedLoad(
+                source, self.asset, self.cursor, after, run_id=self.run_id, job_name=self.job_name
+            )
+        strict = self.job.config.validation.mode == "strict"
+        if strict:
+            with trace_phase("validate") as span:
+                tally = load.scan()
+                self._record_tally(tally)
+                span.set_attributes({"records_valid": tally.valid, "records_invalid": tally.invalid})
+                _validation_problem(self.job, tally)  # raises when any record is invalid
+        with trace_phase("write", mode="append", table=self.target.table_id) as span:
+            table = self.target.prepare(iceberg_schema(self.asset))
+            self.emitter.emit(
+                "infra_validated",
+                message=f"catalog {self.target.catalog_name!r} reachable; table {self.target.table_id} ready",
+                catalog=self.target.catalog_name,
+                table=self.target.table_id,
+            )
+            if (done := find_run(table, self.run_id)) is not None:
+                raise _AlreadyCommitted.of(done)
+            load.asset_changes(table)  # refuse an incompatible table before writing anything
+            tally, rejected = load.write(table, keep_rejected=not strict, stop_on_invalid=strict)
+            self._record_tally(tally)
+            problem = _validation_problem(self.job, tally)  # strict: the input changed between reads
+            if problem and rejected is not None:
+                try:
+                    problem += self._quarantine_rejected(rejected)
+                except BaseException:
+                    load.discard(table, load.files)
+                    raise
+            status = "partial" if tally.invalid else "success"
+            # deletes the data files itself when they did not land (unless they still might)
+            outcome = load.commit(table, tally, snapshot_properties(self.run_id, self.job_name, status))
+            if outcome.already_committed:
+                raise _AlreadyCommitted(outcome.snapshot_id, outcome.run_status)
+            written = WriteResult.from_snapshots(outcome.snapshots)
+            self.metrics.files_written = written.files_written
+            self.metrics.total_bytes = written.total_bytes
+            self.metrics.extra["snapshot_id"] = written.snapshot_id
+            self.metrics.extra["commit_attempts"] = outcome.attempts
+            if self.cursor is not None and load.staged_cursor is not None and outcome.snapshots:
+                self.metrics.extra["cursor_after"] = _json_value(load.staged_cursor)
+                self._mirror_state(written.snapshot_id)
+            span.set_attributes(
+                {"files_written": self.metrics.files_written, "total_bytes": self.metrics.total_bytes}
+            )
+        if problem:
+            return _Outcome(EXIT_PARTIAL, "partial", problem, ValidationFailed.error_type)
+        return _Outcome(EXIT_SUCCESS, "success")
+
+    def _record_tally(self, tally: Tally) -> None:
+        self.metrics.records_extracted = tally.total if self.cursor is not None else tally.read
+        if self.cursor is not None:
+            self.metrics.extra["records_skipped_by_cursor"] = tally.skipped
+        self.metrics.records_valid = tally.valid
+        self.metrics.records_invalid = tally.invalid
+        self.metrics.extra["invalid_by_rule"] = tally.invalid_by_rule
+
     def already_committed(self, snapshot_id: int | None, status: str) -> _Outcome:
         """An earlier try of this run id committed: write nothing and report what it committed.
 
@@ -341,6 +436,10 @@ class _JobRun:
     def _quarantine(self, records: pa.Table, report: ValidationReport) -> str:
         """Keep the rejected records in ``<table>__rejected``; returns the note for the message."""
         rejected = rejected_records(records, report, run_id=self.run_id, job_name=self.job_name)
+        return self._quarantine_rejected(rejected)
+
+    def _quarantine_rejected(self, rejected: pa.Table) -> str:
+        """Append ``rejected`` (see :func:`.rejected_records`) to the quarantine table."""
         table_name = self.job.config.target.table
         write_rejected(
             self.target.catalog,
@@ -381,7 +480,7 @@ def _load_asset(job: ResolvedJob) -> Asset:
         raise ConfigError(f"asset {job.config.asset!r} cannot be used:\n{exc}") from None
 
 
-def _validation_problem(job: ResolvedJob, report: ValidationReport) -> str | None:
+def _validation_problem(job: ResolvedJob, report: ValidationReport | Tally) -> str | None:
     """The partial-run message in warn mode; raises :class:`ValidationFailed` in strict mode."""
     if not report.invalid:
         return None

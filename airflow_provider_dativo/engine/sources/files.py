@@ -77,8 +77,11 @@ class FileSource:
     def _empty(self) -> pa.Table:
         return pa.table({f.name: pa.array([], pa.string()) for f in self.asset.fields})
 
-    def _shape(self, table: pa.Table, path: Path) -> pa.Table:
-        """Keep exactly the asset's columns in asset order; unknown columns are an error."""
+    def _shape(self, table: pa.Table, path: Path, check_cursor: bool = True) -> pa.Table:
+        """Keep exactly the asset's columns in asset order; unknown columns are an error.
+
+        ``check_cursor=False`` leaves the cursor check to the caller (a streamed file is
+        checked once all its batches were seen, see :mod:`..streaming`)."""
         names = table.column_names
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -93,7 +96,8 @@ class FileSource:
             problems.append(f"columns not in asset {self.asset.name!r}: {_names(extra)}")
         if problems:
             raise SourceError(f"{path}: {'; '.join(problems)} (asset columns: {', '.join(expected)})")
-        self._check_cursor(table, path)
+        if check_cursor:
+            self._check_cursor(table, path)
         columns = [
             table.column(name) if name in names else pa.chunked_array([pa.nulls(table.num_rows)])
             for name in expected
@@ -178,8 +182,8 @@ class ParquetSource(FileSource):
         except (pa.ArrowInvalid, OSError) as exc:
             raise SourceError(f"{path}: cannot read Parquet: {exc}") from None
 
-    def _shape(self, table: pa.Table, path: Path) -> pa.Table:
-        shaped = super()._shape(table, path)
+    def _shape(self, table: pa.Table, path: Path, check_cursor: bool = True) -> pa.Table:
+        shaped = super()._shape(table, path, check_cursor)
         columns = []
         for asset_field, column in zip(self.asset.fields, shaped.columns, strict=True):
             columns.append(self._cast(column, asset_field.name, asset_field.type, path))
