@@ -31,7 +31,7 @@ from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.config.job import FILE_CONNECTORS
 from airflow_provider_dativo.config.loader import ResolvedJob, load_asset
 from airflow_provider_dativo.engine.batch import Batch
-from airflow_provider_dativo.engine.commit import commit_with_retries
+from airflow_provider_dativo.engine.commit import CommitOutcome, commit_with_retries
 from airflow_provider_dativo.engine.errors import ConfigError, JobFailed, ValidationFailed
 from airflow_provider_dativo.engine.events import EventEmitter
 from airflow_provider_dativo.engine.iceberg_writer import WriteResult, check_merge_keys, resolve_dativo_home
@@ -301,6 +301,13 @@ class _JobRun:
         if problem:
             problem += self._quarantine(records, report)
         outcome = commit_with_retries(table, run_id=self.run_id, stage=batch.stage)
+        self._record_commit(outcome, batch.staged_cursor)
+        if problem:
+            return _Outcome(EXIT_PARTIAL, "partial", problem, ValidationFailed.error_type)
+        return _Outcome(EXIT_SUCCESS, "success")
+
+    def _record_commit(self, outcome: CommitOutcome, staged_cursor: pa.Scalar | None) -> None:
+        """Metrics and state mirror of a commit; an earlier try's commit stops the run."""
         if outcome.already_committed:
             raise _AlreadyCommitted(outcome.snapshot_id, outcome.run_status)
         written = WriteResult.from_snapshots(outcome.snapshots)
@@ -308,12 +315,9 @@ class _JobRun:
         self.metrics.total_bytes = written.total_bytes
         self.metrics.extra["snapshot_id"] = written.snapshot_id
         self.metrics.extra["commit_attempts"] = outcome.attempts
-        if self.cursor is not None and batch.staged_cursor is not None and outcome.snapshots:
-            self.metrics.extra["cursor_after"] = _json_value(batch.staged_cursor)
+        if self.cursor is not None and staged_cursor is not None and outcome.snapshots:
+            self.metrics.extra["cursor_after"] = _json_value(staged_cursor)
             self._mirror_state(written.snapshot_id)
-        if problem:
-            return _Outcome(EXIT_PARTIAL, "partial", problem, ValidationFailed.error_type)
-        return _Outcome(EXIT_SUCCESS, "success")
 
     def streams(self) -> bool:
         """Append jobs of file sources are streamed (:mod:`.streaming`); other modes are not."""
@@ -374,16 +378,7 @@ class _JobRun:
             status = "partial" if tally.invalid else "success"
             # deletes the data files itself when they did not land (unless they still might)
             outcome = load.commit(table, tally, snapshot_properties(self.run_id, self.job_name, status))
-            if outcome.already_committed:
-                raise _AlreadyCommitted(outcome.snapshot_id, outcome.run_status)
-            written = WriteResult.from_snapshots(outcome.snapshots)
-            self.metrics.files_written = written.files_written
-            self.metrics.total_bytes = written.total_bytes
-            self.metrics.extra["snapshot_id"] = written.snapshot_id
-            self.metrics.extra["commit_attempts"] = outcome.attempts
-            if self.cursor is not None and load.staged_cursor is not None and outcome.snapshots:
-                self.metrics.extra["cursor_after"] = _json_value(load.staged_cursor)
-                self._mirror_state(written.snapshot_id)
+            self._record_commit(outcome, load.staged_cursor)
             span.set_attributes(
                 {"files_written": self.metrics.files_written, "total_bytes": self.metrics.total_bytes}
             )
