@@ -25,6 +25,7 @@ _DOUBLE_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _DECIMAL_RE = r"^[+-]?(\d+\.?\d*|\.\d+)$"
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 # Date, then optionally a time (seconds and fraction optional) with an optional UTC offset.
+_TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 _TIMESTAMP_RE = (
     r"^\d{4}-\d{2}-\d{2}"
     r"(?:[Tt ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?"
@@ -122,9 +123,24 @@ def _parse_date(text: Column) -> tuple[Column, Column]:
     return typed, _failed(text, typed)
 
 
+def _direct_timestamps(trimmed: Column) -> Column | None:
+    """The common case in one pass: every value already has our shape and an explicit zone
+    (``...Z`` / ``...+02:00``), so Arrow's own ISO-8601 cast parses and checks them all (it
+    rejects impossible days like 02-30). ``None`` when any value needs the general path."""
+    try:
+        typed = pc.cast(trimmed, _TIMESTAMP_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    shaped = pc.or_kleene(_matches(trimmed, _TIMESTAMP_RE), pc.is_null(trimmed))
+    return typed if pc.all(shaped).as_py() is not False else None
+
+
 def _parse_timestamp(text: Column) -> tuple[Column, Column]:
     """ISO-8601 with ``T`` or space, optional seconds/fraction/offset; no offset means UTC."""
     trimmed = pc.utf8_trim_whitespace(text)
+    direct = _direct_timestamps(trimmed)
+    if direct is not None:
+        return direct, _failed(text, direct)
     ok = pc.and_(_matches(trimmed, _TIMESTAMP_RE), _valid_date_text(pc.utf8_slice_codeunits(trimmed, 0, 10)))
     canonical = _where(ok, trimmed, pa.string())
     canonical = pc.replace_substring_regex(canonical, r"^(\d{4}-\d{2}-\d{2})$", r"\1T00:00:00")
@@ -134,7 +150,7 @@ def _parse_timestamp(text: Column) -> tuple[Column, Column]:
     canonical = pc.replace_substring_regex(canonical, r"(\.\d{6})\d+", r"\1")
     has_offset = _matches(canonical, r"T.*[+-]\d{2}:?\d{2}$")
     canonical = pc.if_else(has_offset, canonical, pc.binary_join_element_wise(canonical, "+00:00", ""))
-    typed = pc.cast(canonical, pa.timestamp("us", tz="UTC"))
+    typed = pc.cast(canonical, _TIMESTAMP_TYPE)
     return typed, _failed(text, typed)
 
 

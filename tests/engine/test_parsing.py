@@ -103,3 +103,21 @@ def test_timestamp_iso_variants_are_utc(text: str, expected: datetime) -> None:
 @pytest.mark.parametrize("text", ["2024-02-30T00:00:00Z", "2024-01-02T24:00:00", "02/01/2024", "yesterday"])
 def test_timestamp_rejects_invalid(text: str) -> None:
     assert parse([text], "timestamp") == [(None, True)]
+
+
+def test_zoned_timestamps_parse_the_same_on_the_direct_path_and_the_general_path() -> None:
+    """All-zoned columns take Arrow's direct cast; one naive value sends a column down the
+    general path. Both must agree value for value, rejections included."""
+    zoned = [
+        "2024-01-02T03:04:05Z",
+        "2024-01-02 03:04:05+02:00",
+        "2024-06-01T10:00:00.5-0130",
+        "2024-02-30T00:00:00Z",
+        None,
+        " 2024-12-31T23:59:59.999999z ",
+    ]
+    direct_typed, direct_failed = parse_text(pa.array(zoned), "timestamp")
+    general_typed, general_failed = parse_text(pa.array([*zoned, "2024-01-02T03:04:05"]), "timestamp")
+    assert direct_typed.to_pylist() == general_typed.to_pylist()[:-1]
+    assert direct_failed.to_pylist() == general_failed.to_pylist()[:-1]
+    assert direct_failed.to_pylist() == [False, False, False, True, False, False]
