@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from airflow_provider_dativo.config.asset import Asset
@@ -288,15 +290,7 @@ class _JobRun:
     def write(self, records: pa.Table, report: ValidationReport, problem: str | None) -> _Outcome:
         """Create or evolve the table, quarantine rejected records, commit the batch exactly once."""
         batch = self._batch(report)
-        table = self.target.prepare(batch.asset_schema)
-        self.emitter.emit(
-            "infra_validated",
-            message=f"catalog {self.target.catalog_name!r} reachable; table {self.target.table_id} ready",
-            catalog=self.target.catalog_name,
-            table=self.target.table_id,
-        )
-        if (done := find_run(table, self.run_id)) is not None:
-            raise _AlreadyCommitted.of(done)
+        table = self._ready_table(batch.asset_schema)
         batch.schema_changes(table)  # refuse an incompatible table before writing anything
         if problem:
             problem += self._quarantine(records, report)
@@ -305,6 +299,19 @@ class _JobRun:
         if problem:
             return _Outcome(EXIT_PARTIAL, "partial", problem, ValidationFailed.error_type)
         return _Outcome(EXIT_SUCCESS, "success")
+
+    def _ready_table(self, asset_schema: Schema) -> Table:
+        """Open or create the table (``infra_validated``); an earlier try's commit stops the run."""
+        table = self.target.prepare(asset_schema)
+        self.emitter.emit(
+            "infra_validated",
+            message=f"catalog {self.target.catalog_name!r} reachable; table {self.target.table_id} ready",
+            catalog=self.target.catalog_name,
+            table=self.target.table_id,
+        )
+        if (done := find_run(table, self.run_id)) is not None:
+            raise _AlreadyCommitted.of(done)
+        return table
 
     def _record_commit(self, outcome: CommitOutcome, staged_cursor: pa.Scalar | None) -> None:
         """Metrics and state mirror of a commit; an earlier try's commit stops the run."""
@@ -356,15 +363,7 @@ class _JobRun:
                 span.set_attributes({"records_valid": tally.valid, "records_invalid": tally.invalid})
                 _validation_problem(self.job, tally)  # raises when any record is invalid
         with trace_phase("write", mode="append", table=self.target.table_id) as span:
-            table = self.target.prepare(iceberg_schema(self.asset))
-            self.emitter.emit(
-                "infra_validated",
-                message=f"catalog {self.target.catalog_name!r} reachable; table {self.target.table_id} ready",
-                catalog=self.target.catalog_name,
-                table=self.target.table_id,
-            )
-            if (done := find_run(table, self.run_id)) is not None:
-                raise _AlreadyCommitted.of(done)
+            table = self._ready_table(iceberg_schema(self.asset))
             load.asset_changes(table)  # refuse an incompatible table before writing anything
             tally, rejected = load.write(table, keep_rejected=not strict, stop_on_invalid=strict)
             self._record_tally(tally)
