@@ -123,24 +123,9 @@ def _shaped(
 
 
 def _csv_batches(source: CsvSource, path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    names = [f.name for f in source.asset.fields]
-    read_options = pacsv.ReadOptions(
-        encoding=source.settings.encoding,
-        column_names=None if source.settings.header else names,
-        block_size=CSV_BLOCK_SIZE,
-    )
-    parse_options = pacsv.ParseOptions(delimiter=source.settings.delimiter)
-    convert_options = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in names},
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=True,
-        null_values=[""],
-    )
     errors = (pa.ArrowInvalid, LookupError, UnicodeDecodeError)
     try:
-        reader = pacsv.open_csv(
-            path, read_options=read_options, parse_options=parse_options, convert_options=convert_options
-        )
+        reader = pacsv.open_csv(path, **source.csv_options(CSV_BLOCK_SIZE))
     except errors as exc:
         raise SourceError(f"{path}: cannot read CSV: {exc}") from None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -128,23 +129,29 @@ class CsvSource(FileSource):
 
     connector = "csv"
 
-    def _read_file(self, path: Path) -> pa.Table:
+    def csv_options(self, block_size: int | None = None) -> dict[str, Any]:
+        """Reader options shared by the whole-file and the streamed reads: every asset column
+        as text (parsed and checked later, row by row), empty fields as nulls."""
         names = [f.name for f in self.asset.fields]
         read_options = pacsv.ReadOptions(
             encoding=self.settings.encoding,
             column_names=None if self.settings.header else names,
+            **({"block_size": block_size} if block_size else {}),
         )
-        parse_options = pacsv.ParseOptions(delimiter=self.settings.delimiter)
-        convert_options = pacsv.ConvertOptions(
-            column_types={name: pa.string() for name in names},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-            null_values=[""],
-        )
+        return {
+            "read_options": read_options,
+            "parse_options": pacsv.ParseOptions(delimiter=self.settings.delimiter),
+            "convert_options": pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        }
+
+    def _read_file(self, path: Path) -> pa.Table:
         try:
-            return pacsv.read_csv(
-                path, read_options=read_options, parse_options=parse_options, convert_options=convert_options
-            )
+            return pacsv.read_csv(path, **self.csv_options())
         except (pa.ArrowInvalid, LookupError, UnicodeDecodeError) as exc:
             raise SourceError(f"{path}: cannot read CSV: {exc}") from None
 
