@@ -53,3 +53,16 @@ def dativo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "dativo-home"
     monkeypatch.setenv("DATIVO_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL (Debian's package) on loopback for the session; stopped at the end."""
+    from tests.support.postgres import start_server
+
+    # Not under pytest's tmp folder: it is private to root, and the server runs as postgres.
+    server = start_server(Path(tempfile.mkdtemp(prefix="dativo-pg-")))
+    try:
+        yield server
+    finally:
+        server.stop()

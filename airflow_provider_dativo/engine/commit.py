@@ -68,9 +68,12 @@ class CommitOutcome:
     """With ``already_committed``: the status the committing try recorded (``success``, ``partial``)."""
     attempts: int = 0
 
+    def snapshot_ids(self) -> list[int]:
+        return [s.snapshot_id for s in self.snapshots]
+
 
 @dataclass
-class _Staged:
+class StagedChanges:
     """What one attempt is about to commit, so its files can be found again if the commit fails."""
 
     base_snapshot_id: int | None
@@ -98,7 +101,7 @@ def isolated_transaction(table: Table) -> tuple[Table, Transaction]:
     return copy, copy.transaction()
 
 
-def _staged(txn: Transaction, base: Table) -> _Staged:
+def staged_changes(txn: Transaction, base: Table) -> StagedChanges:
     """The snapshots ``txn`` adds to ``base`` and every file they add, read from their manifests."""
     known = {s.snapshot_id for s in base.metadata.snapshots}
     snapshots = [s for s in txn.table_metadata.snapshots if s.snapshot_id not in known]
@@ -114,7 +117,7 @@ def _staged(txn: Transaction, base: Table) -> _Staged:
                 if entry.status == ManifestEntryStatus.ADDED and entry.snapshot_id == snapshot.snapshot_id:
                     data_files.append(entry.data_file.file_path)
     current = base.current_snapshot()
-    return _Staged(
+    return StagedChanges(
         base_snapshot_id=current.snapshot_id if current else None,
         snapshot_ids=[s.snapshot_id for s in snapshots],
         data_files=data_files,
@@ -141,7 +144,7 @@ def _discard(txn: Transaction, table: Table, keep: set[str] | None = None) -> No
     """Delete what a transaction that will never be committed already wrote (best effort),
     except the files in ``keep``."""
     try:
-        staged = _staged(txn, table)
+        staged = staged_changes(txn, table)
     except Exception as exc:
         logger.warning("cannot list the files of an abandoned transaction on %s: %s", table.name(), exc)
         return
@@ -149,11 +152,11 @@ def _discard(txn: Transaction, table: Table, keep: set[str] | None = None) -> No
     delete_files(table, [p for p in staged.data_files + staged.metadata_files if p not in keep])
 
 
-def _landed(table: Table, staged: _Staged) -> list[Snapshot]:
+def _landed(table: Table, staged: StagedChanges) -> list[Snapshot]:
     return [s for sid in staged.snapshot_ids if (s := table.snapshot_by_id(sid)) is not None]
 
 
-def _landed_after_refresh(table: Table, staged: _Staged) -> list[Snapshot]:
+def _landed_after_refresh(table: Table, staged: StagedChanges) -> list[Snapshot]:
     """The attempt's snapshots in the refreshed table; none when the table cannot be read now."""
     try:
         table.refresh()
@@ -163,7 +166,7 @@ def _landed_after_refresh(table: Table, staged: _Staged) -> list[Snapshot]:
     return _landed(table, staged)
 
 
-def _can_never_land(table: Table, staged: _Staged) -> bool:
+def _can_never_land(table: Table, staged: StagedChanges) -> bool:
     """An attempt requires the branch head it was based on; once the head moved on without its
     snapshots, no catalog will ever accept it."""
     current = table.current_snapshot()
@@ -200,7 +203,7 @@ def commit_with_retries(
     failed, another try of the run id had committed, or nothing was left to commit), unless an
     attempt whose outcome stayed unknown might still make them part of the table.
     """
-    unresolved: list[_Staged] = []
+    unresolved: list[StagedChanges] = []
     attempts = 0
 
     def reused() -> set[str]:
@@ -226,7 +229,7 @@ def commit_with_retries(
         except BaseException:
             _discard(txn, table, keep=reused())
             raise
-        staged = _staged(txn, table)
+        staged = staged_changes(txn, table)
         try:
             txn.commit_transaction()
         except (CommitFailedException, ValidationException):
@@ -279,7 +282,7 @@ def commit_with_retries(
     return outcome
 
 
-def _forget_unresolved(table: Table, unresolved: list[_Staged], keep: set[str] | None = None) -> bool:
+def _forget_unresolved(table: Table, unresolved: list[StagedChanges], keep: set[str] | None = None) -> bool:
     """Delete the files of attempts whose outcome was unknown once they provably never landed
     (never those in ``keep``); returns whether every such attempt provably never landed."""
     if not unresolved:

@@ -35,6 +35,7 @@ __all__ = [
     "catalog_settings",
     "check_merge_keys",
     "conform",
+    "ensure_namespace",
     "has_rows",
     "load_existing_table",
     "open_catalog",
@@ -82,9 +83,8 @@ def open_catalog(target: TargetSettings, dativo_home: str | os.PathLike[str] | N
         ) from exc
 
 
-def prepare_table(catalog: Catalog, namespace: str, table_name: str, schema: Schema) -> Table:
-    """Create the namespace and the table when missing; an existing table is returned as it is
-    (:mod:`.evolution` decides whether it fits)."""
+def ensure_namespace(catalog: Catalog, namespace: str) -> None:
+    """Create the namespace when missing (a table can be neither created nor staged without it)."""
     try:
         catalog.create_namespace_if_not_exists(namespace)
     except Exception as exc:
@@ -92,6 +92,12 @@ def prepare_table(catalog: Catalog, namespace: str, table_name: str, schema: Sch
             f"Iceberg catalog {catalog.name!r} cannot be reached (creating namespace {namespace!r}): "
             f"{type(exc).__name__}: {exc} ({_RETRY_HINT})"
         ) from exc
+
+
+def prepare_table(catalog: Catalog, namespace: str, table_name: str, schema: Schema) -> Table:
+    """Create the namespace and the table when missing; an existing table is returned as it is
+    (:mod:`.evolution` decides whether it fits)."""
+    ensure_namespace(catalog, namespace)
     return catalog.create_table_if_not_exists(f"{namespace}.{table_name}", schema=schema)
 
 

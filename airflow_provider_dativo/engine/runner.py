@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 from pyiceberg.schema import Schema
-from pyiceberg.table import Table
+from pyiceberg.table import StagedTable, Table
 from pyiceberg.table.snapshots import Snapshot
 
 from airflow_provider_dativo.config.asset import Asset
@@ -50,7 +50,7 @@ from airflow_provider_dativo.engine.redaction import redact_logs
 from airflow_provider_dativo.engine.schema import iceberg_schema
 from airflow_provider_dativo.engine.secret_setup import SecretsLoader, prepare_secrets
 from airflow_provider_dativo.engine.sources.base import get_source
-from airflow_provider_dativo.engine.sources.files import FileSource
+from airflow_provider_dativo.engine.sources.files import FileSource, resolve_files
 from airflow_provider_dativo.engine.state import encode_cursor, find_run, run_status, write_mirror
 from airflow_provider_dativo.engine.streaming import StreamedLoad, Tally, snapshot_properties
 from airflow_provider_dativo.engine.target import TargetTable
@@ -331,16 +331,19 @@ class _JobRun:
         return self.job.config.target.mode == "append" and self.job.config.source_connector in FILE_CONNECTORS
 
     def stream_append(self) -> _Outcome:
-        """Every phase of an append job, streamed: batches are read, selected, validated and
-        written as data files as they come, then committed in one snapshot. Strict mode
-        validates the whole input first (writing nothing) and reads it again to write it."""
+        """Every phase of an append job, streamed in one pass: batches are read, selected,
+        validated and written as data files as they come, then committed in one snapshot.
+        A strict run that meets an invalid record deletes its files and commits nothing; a
+        table that does not exist yet is created only by that commit (:mod:`.creation`)."""
         with trace_phase("extract"):
+            source = get_source(self.job, self.asset)
+            if not isinstance(source, FileSource):  # pragma: no cover - streams() admits file sources only
+                raise JobFailed(f"source {source.describe()} cannot be streamed")
+            resolve_files(source.pattern)  # a missing input fails before the catalog is opened
+            destination = self._load_destination()
             after = None
             if self.cursor is not None:
-                existing = self.target.existing_table()
-                if existing is not None and (done := find_run(existing, self.run_id)) is not None:
-                    raise _AlreadyCommitted.of(done)
-                committed = committed_cursor_value(existing, self.cursor)
+                committed = committed_cursor_value(destination, self.cursor)
                 after = committed if committed is not None else self.cursor.start
                 self.metrics.extra.update(
                     {
@@ -349,34 +352,30 @@ class _JobRun:
                         "cursor_after": _json_value(committed),
                     }
                 )
-            source = get_source(self.job, self.asset)
-            if not isinstance(source, FileSource):  # pragma: no cover - streams() admits file sources only
-                raise JobFailed(f"source {source.describe()} cannot be streamed")
             load = StreamedLoad(
                 source, self.asset, self.cursor, after, run_id=self.run_id, job_name=self.job_name
             )
         strict = self.job.config.validation.mode == "strict"
-        if strict:
-            with trace_phase("validate") as span:
-                tally = load.scan()
-                self._record_tally(tally)
-                span.set_attributes({"records_valid": tally.valid, "records_invalid": tally.invalid})
-                _validation_problem(self.job, tally)  # raises when any record is invalid
         with trace_phase("write", mode="append", table=self.target.table_id) as span:
-            table = self._ready_table(iceberg_schema(self.asset))
-            load.asset_changes(table)  # refuse an incompatible table before writing anything
-            tally, rejected = load.write(table, keep_rejected=not strict, stop_on_invalid=strict)
+            tally, rejected = load.write(destination, keep_rejected=not strict, strict=strict)
             self._record_tally(tally)
-            problem = _validation_problem(self.job, tally)  # strict: the input changed between reads
+            span.set_attributes({"records_valid": tally.valid, "records_invalid": tally.invalid})
+            problem = _validation_problem(self.job, tally)  # strict: raises, nothing was committed
             if problem and rejected is not None:
                 try:
                     problem += self._quarantine_rejected(rejected)
                 except BaseException:
-                    load.discard(table, load.files)
+                    load.discard(destination, load.files)
                     raise
             status = "partial" if tally.invalid else "success"
             # deletes the data files itself when they did not land (unless they still might)
-            outcome = load.commit(table, tally, snapshot_properties(self.run_id, self.job_name, status))
+            outcome = load.commit(
+                destination,
+                tally,
+                snapshot_properties(self.run_id, self.job_name, status),
+                catalog=self.target.catalog,
+                reopen=self.target.existing_table,
+            )
             self._record_commit(outcome, load.staged_cursor)
             span.set_attributes(
                 {"files_written": self.metrics.files_written, "total_bytes": self.metrics.total_bytes}
@@ -384,6 +383,21 @@ class _JobRun:
         if problem:
             return _Outcome(EXIT_PARTIAL, "partial", problem, ValidationFailed.error_type)
         return _Outcome(EXIT_SUCCESS, "success")
+
+    def _load_destination(self) -> Table:
+        """The table a streamed load writes into (``infra_validated``): the existing one (whether
+        it can take the asset's records is checked before any record is read), or a staged one
+        the commit will create. An earlier try's commit stops the run."""
+        table = self.target.existing_or_staged(iceberg_schema(self.asset))
+        self.emitter.emit(
+            "infra_validated",
+            message=f"catalog {self.target.catalog_name!r} reachable; table {self.target.table_id} ready",
+            catalog=self.target.catalog_name,
+            table=self.target.table_id,
+        )
+        if not isinstance(table, StagedTable) and (done := find_run(table, self.run_id)) is not None:
+            raise _AlreadyCommitted.of(done)
+        return table
 
     def _record_tally(self, tally: Tally) -> None:
         self.metrics.records_extracted = tally.total if self.cursor is not None else tally.read

@@ -12,23 +12,24 @@ commit adds every data file with the same snapshot properties (run id, job name,
 cursor) and the same retry and clean-up rules as an in-memory load (:mod:`.commit`): files
 of a load that does not commit are deleted.
 
-Strict mode writes nothing when any record is invalid, and creates nothing in the catalog: it
-validates the whole input first (a streamed pass that writes nothing), and reads it a second
-time to write it only when every record passed.
+Strict mode commits nothing when any record is invalid, in a single pass: files are written
+while the records are validated, and the first invalid record stops the writing and deletes
+the files written so far (the rest of the input is still read, to count every invalid record
+per rule). A table that does not exist yet is not created before the load commits: the files
+go into the location the catalog will give it, and the one commit creates the table with them
+(:mod:`.creation`), so a failed first load leaves no table behind (at most its namespace).
 
 Limits: JSON lines are read one file at a time (then validated and written in batches), and
 warn mode keeps the rejected records in memory until they are quarantined. Overwrite and merge
-loads are not streamed (they are materialised by pyiceberg anyway). In warn mode the table is
-created before the input is read, so a source error in a later file leaves the (empty) table
-behind, though never a data file. Measured: a 5,000,000-row, 540 MB customers CSV peaks at
-about 740 MiB RSS (strict, two reads, ~25 s) or 660 MiB (warn, one read, ~14 s).
+loads are not streamed (they are materialised by pyiceberg anyway). Measured: a 5,000,000-row,
+540 MB customers CSV peaks at about 740 MiB RSS (see docs/performance.md).
 """
 
 from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,15 +38,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from pyiceberg.catalog import Catalog
 from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.schema import Schema
-from pyiceberg.table import Table, Transaction
+from pyiceberg.table import StagedTable, Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 
 from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.engine.commit import CommitOutcome, commit_with_retries, delete_files
-from airflow_provider_dativo.engine.errors import SourceError
+from airflow_provider_dativo.engine.creation import CreationUnresolved, create_with_first_load
+from airflow_provider_dativo.engine.errors import SourceError, WriteError
 from airflow_provider_dativo.engine.evolution import SchemaChange, apply_changes, plan_changes
 from airflow_provider_dativo.engine.iceberg_writer import conform, has_rows
 from airflow_provider_dativo.engine.incremental import (
@@ -259,38 +262,37 @@ class StreamedLoad:
     def _tally(self) -> Tally:
         return Tally(rule_order=_rule_order(self.asset, self.cursor))
 
-    def scan(self) -> Tally:
-        """Validate every record without writing anything (strict mode's first pass)."""
-        tally = self._tally()
-        for raw in iter_source(self.source):
-            self._check(raw, tally, keep_rejected=False)
-        return tally
-
-    def write(
-        self, table: Table, *, keep_rejected: bool, stop_on_invalid: bool
-    ) -> tuple[Tally, pa.Table | None]:
-        """Validate every record and write the valid ones as data files of ``table`` (as its
-        schema will be once the asset's changes are applied); returns the tally and the
-        rejected records. Files already written are deleted when this fails, and when
-        ``stop_on_invalid`` and a record is invalid (the tally then stops at that batch)."""
+    def write(self, table: Table, *, keep_rejected: bool, strict: bool) -> tuple[Tally, pa.Table | None]:
+        """Validate every record and write the valid ones as data files of ``table`` (an
+        existing table as its schema will be once the asset's changes are applied, or a staged
+        one); returns the tally and the rejected records. Files already written are deleted
+        when this fails, and in ``strict`` mode as soon as a record is invalid (the remaining
+        records are then only validated, so the tally counts every invalid one)."""
         tally = self._tally()
         rejected: list[pa.Table] = []
         metadata = _evolved_metadata(table, self.asset_changes(table))
         self.written_schema = metadata.schema()
-        writer = _FileWriter(table, metadata)
+        writer: _FileWriter | None = _FileWriter(table, metadata)
         try:
             for raw in iter_source(self.source):
                 checked = self._check(raw, tally, keep_rejected)
                 if checked.rejected is not None:
                     rejected.append(checked.rejected)
-                if stop_on_invalid and tally.invalid:
+                if writer is None:
+                    continue
+                if strict and tally.invalid:
                     self.discard(table, writer.files)
-                    return tally, None
+                    writer = None
+                    continue
                 writer.add(checked.valid)
-            writer.flush()
+            if writer is not None:
+                writer.flush()
         except BaseException:
-            self.discard(table, writer.files)
+            if writer is not None:
+                self.discard(table, writer.files)
             raise
+        if writer is None:
+            return tally, None
         self.files = writer.files
         return tally, (pa.concat_tables(rejected) if rejected else None)
 
@@ -310,14 +312,46 @@ class StreamedLoad:
             asset_name=self.asset.name,
         )
 
-    def commit(self, table: Table, tally: Tally, properties: dict[str, str]) -> CommitOutcome:
-        """Commit every data file in one snapshot, exactly once per run id (see :mod:`.commit`)."""
-        return commit_with_retries(
+    def commit(
+        self,
+        table: Table,
+        tally: Tally,
+        properties: dict[str, str],
+        *,
+        catalog: Catalog,
+        reopen: Callable[[], Table | None],
+    ) -> CommitOutcome:
+        """Commit every data file in one snapshot, exactly once per run id (see :mod:`.commit`);
+        a staged table is created by this commit (see :mod:`.creation`), unless another writer
+        created it first: the files then go to that table like to any existing one."""
+
+        def stage(current: Table, txn: Transaction) -> bool:
+            return self._stage(current, txn, tally, properties)
+
+        creation_attempts = 0
+        if isinstance(table, StagedTable):
+            try:
+                created, creation_attempts = create_with_first_load(catalog, table, stage=stage)
+            except CreationUnresolved:
+                raise  # keeps the files: an unknown outcome might still land
+            except BaseException:
+                self.discard(table, self.files)
+                raise
+            if created is not None:
+                return created
+            existing = reopen()
+            if existing is None:  # pragma: no cover - it was there a moment ago
+                self.discard(table, self.files)
+                raise WriteError(f"table {'.'.join(table.name())} vanished while this load was committed")
+            table = existing
+        outcome = commit_with_retries(
             table,
             run_id=self.run_id,
-            stage=lambda current, txn: self._stage(current, txn, tally, properties),
+            stage=stage,
             reused_files=lambda: [f.file_path for f in self.files],
         )
+        outcome.attempts += creation_attempts
+        return outcome
 
     def _stage(self, table: Table, txn: Transaction, tally: Tally, properties: dict[str, str]) -> bool:
         cursor_value = tally.cursor_max if self.cursor is not None else None

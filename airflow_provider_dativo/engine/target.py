@@ -14,7 +14,13 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import Table
 
 from airflow_provider_dativo.config.loader import ResolvedJob
-from airflow_provider_dativo.engine.iceberg_writer import load_existing_table, open_catalog, prepare_table
+from airflow_provider_dativo.engine.creation import stage_new_table
+from airflow_provider_dativo.engine.iceberg_writer import (
+    ensure_namespace,
+    load_existing_table,
+    open_catalog,
+    prepare_table,
+)
 
 
 class TargetTable:
@@ -42,3 +48,13 @@ class TargetTable:
     def prepare(self, schema: Schema) -> Table:
         """The table, created (with its namespace) from ``schema`` when missing."""
         return prepare_table(self.catalog, self.namespace, self.table_name, schema)
+
+    def existing_or_staged(self, schema: Schema) -> Table:
+        """The table, or when missing a staged one (a :class:`~pyiceberg.table.StagedTable`)
+        that only the commit of a load creates (see :mod:`.creation`); the namespace is
+        created when missing."""
+        ensure_namespace(self.catalog, self.namespace)
+        existing = self.existing_table()
+        if existing is not None:
+            return existing
+        return stage_new_table(self.catalog, self.table_id, schema)

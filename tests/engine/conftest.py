@@ -23,6 +23,12 @@ ORDERS_FIELDS: list[dict[str, Any]] = [
     {"name": "ordered_at", "type": "timestamp"},
 ]
 HEADER = ",".join(f["name"] for f in ORDERS_FIELDS)
+ORDER_ROW = "{id},a{id}@example.com,paid,1.5,1,0.5,true,2024-01-03,2024-01-02T03:04:0{id}Z"
+
+
+def order_rows(*ids: int) -> list[str]:
+    """Valid CSV rows of the orders asset, one per id."""
+    return [ORDER_ROW.format(id=i) for i in ids]
 
 
 @dataclass
@@ -109,6 +115,16 @@ class Workspace:
             uri=f"sqlite:///{self.home}/catalog.db",
             warehouse=f"file://{self.home}/warehouse",
         )
+
+    def create_table(self, identifier: str = "acme.orders"):
+        """The job's table, created empty from the asset (as an earlier run would have)."""
+        from airflow_provider_dativo.config.loader import load_asset
+        from airflow_provider_dativo.engine.schema import iceberg_schema
+
+        schema = iceberg_schema(load_asset(self.job(name="create_table")))
+        catalog = self.catalog()
+        catalog.create_namespace_if_not_exists(identifier.rsplit(".", 1)[0])
+        return catalog.create_table(identifier, schema=schema)
 
     def table(self, identifier: str = "acme.orders"):
         return self.catalog().load_table(identifier)

@@ -48,11 +48,16 @@ class _FaultyCatalog(SqlCatalog):
 class ConflictingCatalog(_FaultyCatalog):
     """Another writer commits (an empty append) right before each of our first N commits, so the
     metadata pointer has moved by the time ours lands: the sql catalog raises
-    ``CommitFailedException``."""
+    ``CommitFailedException``. When our commit would create the table, the other writer creates
+    it first (and appends), so ours fails with ``TableAlreadyExistsError``."""
 
     def commit_table(self, table, requirements, updates):  # type: ignore[no-untyped-def]
         if self._is_target(table) and self._take("test.conflicts"):
-            other = self.plain().load_table(table.name())
+            plain = self.plain()
+            if plain.table_exists(table.name()):
+                other = plain.load_table(table.name())
+            else:  # our commit creates the table: the other writer creates it first
+                other = plain.create_table(table.name(), schema=table.schema())
             other.append(other.schema().as_arrow().empty_table(), snapshot_properties={"writer": "other"})
         return super().commit_table(table, requirements, updates)
 

@@ -25,6 +25,11 @@ def referenced_files(table: Table) -> set[Path]:
     return files
 
 
+def warehouse_data_files(home: Path) -> list[Path]:
+    """Every Parquet file under an embedded catalog's warehouse, referenced or not."""
+    return sorted((home / "warehouse").rglob("*.parquet"))
+
+
 def orphan_files(table: Table) -> list[Path]:
     """Parquet and Avro files in the table's folder that no snapshot references."""
     root = _local(table.location())

@@ -11,18 +11,9 @@ import pyarrow as pa
 import pytest
 from pyiceberg.exceptions import CommitFailedException
 
+from tests.engine.conftest import order_rows
 from tests.engine.faults import BARRIERS, faulty_catalog
-from tests.engine.iceberg_checks import cursor_of, orphan_files, snapshot_properties
-
-ROW = "{id},a{id}@example.com,paid,1.5,1,0.5,true,2024-01-03,2024-01-02T03:04:0{id}Z"
-
-
-def rows(*ids: int) -> list[str]:
-    return [ROW.format(id=i) for i in ids]
-
-
-def _data_files(ws) -> list:
-    return sorted((ws.home / "warehouse").rglob("*.parquet"))
+from tests.engine.iceberg_checks import cursor_of, orphan_files, snapshot_properties, warehouse_data_files
 
 
 def test_pyiceberg_alone_leaves_the_data_file_of_a_failed_commit(ws) -> None:
@@ -42,7 +33,8 @@ def test_pyiceberg_alone_leaves_the_data_file_of_a_failed_commit(ws) -> None:
 
 
 def test_conflict_is_retried_against_the_refreshed_table(ws) -> None:
-    ws.csv("orders.csv", *rows(1, 2))
+    ws.csv("orders.csv", *order_rows(1, 2))
+    ws.create_table()  # an existing table (first loads create theirs: test_creation.py)
     job = ws.job(catalog=faulty_catalog(ws.home, "ConflictingCatalog", conflicts=1))
     result = ws.run(job, run_id="r1").result
     assert result.exit_code == 0, result.error
@@ -55,7 +47,8 @@ def test_conflict_is_retried_against_the_refreshed_table(ws) -> None:
 
 
 def test_commit_that_always_conflicts_fails_and_leaves_no_files(ws) -> None:
-    ws.csv("orders.csv", *rows(1, 2))
+    ws.csv("orders.csv", *order_rows(1, 2))
+    ws.create_table()  # an existing table (first loads create theirs: test_creation.py)
     job = ws.job(catalog=faulty_catalog(ws.home, "ConflictingCatalog", conflicts=99))
     result = ws.run(job, run_id="r1").result
     assert result.exit_code == 2
@@ -68,12 +61,13 @@ def test_commit_that_always_conflicts_fails_and_leaves_no_files(ws) -> None:
     table = ws.table()
     assert [p.get("writer") for p in snapshot_properties(table)] == ["other"] * 4
     assert table.scan().to_arrow().num_rows == 0
-    assert _data_files(ws) == []  # the four attempts each wrote one, all removed
+    assert warehouse_data_files(ws.home) == []  # the four attempts each wrote one, all removed
     assert orphan_files(table) == []
 
 
 def test_lost_response_after_a_landed_commit_counts_as_committed(ws) -> None:
-    ws.csv("orders.csv", *rows(1, 2))
+    ws.csv("orders.csv", *order_rows(1, 2))
+    ws.create_table()  # an existing table (first loads create theirs: test_creation.py)
     job = ws.job(catalog=faulty_catalog(ws.home, "LostResponseCatalog", lost_responses=1))
     result = ws.run(job, run_id="r1").result
     assert result.exit_code == 0, result.error
@@ -87,7 +81,8 @@ def test_lost_response_after_a_landed_commit_counts_as_committed(ws) -> None:
 
 
 def test_unknown_outcome_that_did_not_land_is_retried_and_its_files_removed(ws) -> None:
-    ws.csv("orders.csv", *rows(1, 2))
+    ws.csv("orders.csv", *order_rows(1, 2))
+    ws.create_table()  # an existing table (first loads create theirs: test_creation.py)
     job = ws.job(catalog=faulty_catalog(ws.home, "UnknownFailureCatalog", unknown_failures=1))
     result = ws.run(job, run_id="r1").result
     assert result.exit_code == 0, result.error
@@ -96,11 +91,12 @@ def test_unknown_outcome_that_did_not_land_is_retried_and_its_files_removed(ws) 
     assert [p["dativo.run-id"] for p in snapshot_properties(table)] == ["r1"]
     assert [r["order_id"] for r in ws.rows()] == [1, 2]
     # the first attempt's files could only be deleted once the head moved past its base
-    assert orphan_files(table) == [] and len(_data_files(ws)) == 1
+    assert orphan_files(table) == [] and len(warehouse_data_files(ws.home)) == 1
 
 
 def test_outcome_unknown_every_time_fails_and_keeps_files_that_might_land(ws) -> None:
-    ws.csv("orders.csv", *rows(1))
+    ws.csv("orders.csv", *order_rows(1))
+    ws.create_table()  # an existing table (first loads create theirs: test_creation.py)
     job = ws.job(catalog=faulty_catalog(ws.home, "UnknownFailureCatalog", unknown_failures=99))
     result = ws.run(job, run_id="r1").result
     assert result.exit_code == 2 and result.error_type == "WriteError"
@@ -108,7 +104,7 @@ def test_outcome_unknown_every_time_fails_and_keeps_files_that_might_land(ws) ->
     assert ws.table().current_snapshot() is None
     # nothing proves those commits can never land (the head never moved), so they are kept;
     # an append is streamed: its data file is written once and every attempt commits that file
-    assert len(_data_files(ws)) == 1
+    assert len(warehouse_data_files(ws.home)) == 1
 
 
 def _race(ws, jobs_and_ids: list[tuple[Any, str]]) -> list[Any]:
@@ -125,7 +121,7 @@ def _racing_catalog(ws, parties: int) -> dict[str, Any]:
 
 
 def test_concurrent_appends_both_land_once(ws) -> None:
-    ws.csv("orders.csv", *rows(1, 2))
+    ws.csv("orders.csv", *order_rows(1, 2))
     assert ws.run(ws.job(), run_id="seed").result.exit_code == 0
     a = ws.job(name="a", catalog=_racing_catalog(ws, 2))
     b = ws.job(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 
+from airflow_provider_dativo.engine import parsing
 from airflow_provider_dativo.engine.parsing import parse_text
 
 UTC = timezone.utc
@@ -121,3 +123,44 @@ def test_zoned_timestamps_parse_the_same_on_the_direct_path_and_the_general_path
     assert direct_typed.to_pylist() == general_typed.to_pylist()[:-1]
     assert direct_failed.to_pylist() == general_failed.to_pylist()[:-1]
     assert direct_failed.to_pylist() == [False, False, False, True, False, False]
+
+
+def _random_numeric_text(rng: random.Random, count: int) -> list[str | None]:
+    """Short strings built from the characters numbers are written with, plus the letters of
+    hex, exponents and words, so both accepted and rejected shapes are common."""
+    alphabet = "0123456789" * 3 + "+-.eExX afn\t"
+    values: list[str | None] = []
+    for _ in range(count):
+        if rng.random() < 0.05:
+            values.append(None)
+            continue
+        values.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))))
+    edges = ["0x10", "0X1F", "1e3", "-.5e-1", "+7", "007", "1.", "+.5", " 12", "9" * 20, "-" + "9" * 19]
+    return values + edges
+
+
+@pytest.mark.parametrize("type_name", ["int", "long", "decimal(12,2)", "decimal(5,0)"])
+def test_arrow_fast_cast_reads_every_value_as_the_careful_parser_does(type_name: str) -> None:
+    """Integers and decimals first try Arrow's own cast of the whole column; that shortcut must
+    never accept a value the careful parser rejects, nor read one differently."""
+    careful = (
+        parsing._parse_decimal_carefully
+        if type_name.startswith("decimal")
+        else parsing._parse_integer_carefully
+    )
+    rng = random.Random(20261122)
+    for _ in range(120):
+        text = pa.array(_random_numeric_text(rng, 3), pa.string())
+        for (
+            value
+        ) in text.to_pylist():  # one at a time: each column of one value takes the fast cast if it can
+            single = pa.array([value], pa.string())
+            fast_typed, fast_failed = parse_text(single, type_name)
+            slow_typed, slow_failed = careful(single, type_name)
+            assert (fast_typed.to_pylist(), fast_failed.to_pylist()) == (
+                slow_typed.to_pylist(),
+                slow_failed.to_pylist(),
+            ), value
+        typed, failed = parse_text(text, type_name)
+        slow_typed, slow_failed = careful(text, type_name)
+        assert (typed.to_pylist(), failed.to_pylist()) == (slow_typed.to_pylist(), slow_failed.to_pylist())

@@ -228,6 +228,7 @@ def test_files_are_rewritten_when_the_schema_changed_before_the_commit(
     rewritten (one at a time) for the schema the commit sees, and the old ones deleted."""
     ws.asset(fields=[*ORDERS_FIELDS, {"name": "note", "type": "string"}])
     write_csv(ws, orders(0, 30_000, bad_every=None).append_column("note", pa.array(["n"] * 30_000)))
+    ws.create_table()
     original = streaming.StreamedLoad.write
 
     def write_then_evolve(self, table, **kwargs):
