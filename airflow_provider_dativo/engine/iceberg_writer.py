@@ -96,8 +96,14 @@ def ensure_namespace(catalog: Catalog, namespace: str) -> None:
 
 def prepare_table(catalog: Catalog, namespace: str, table_name: str, schema: Schema) -> Table:
     """Create the namespace and the table when missing; an existing table is returned as it is
-    (:mod:`.evolution` decides whether it fits)."""
+    (:mod:`.evolution` decides whether it fits).
+
+    Looked up before anything is created: pyiceberg's ``create_table_if_not_exists`` writes a
+    new metadata file before it finds out the table exists, and leaves it behind as an orphan."""
     ensure_namespace(catalog, namespace)
+    existing = load_existing_table(catalog, namespace, table_name)
+    if existing is not None:
+        return existing
     return catalog.create_table_if_not_exists(f"{namespace}.{table_name}", schema=schema)
 
 

@@ -8,10 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airflow_provider_dativo.engine.orphans import remove_orphan_files
 from tests.conftest import REPO
 from tests.engine.faults import faulty_catalog
 from tests.engine.iceberg_checks import cursor_of, orphan_files
@@ -117,6 +120,13 @@ def test_kill_9_in_the_middle_of_a_write_changes_nothing(loaded, tmp_path) -> No
     _unchanged(ws, before)
     table = ws.table()
     # the killed run had written its data file: it is there, but no snapshot references it
-    assert [p.suffix for p in orphan_files(table)].count(".parquet") == 1
+    orphans = orphan_files(table)
+    assert [p.suffix for p in orphans].count(".parquet") == 1
+    # the clean-up for such files: kept while they may belong to a running load, then deleted
+    young = remove_orphan_files(table)
+    assert (young.orphans, young.too_young, young.deleted) == ([], len(orphans), 0)
+    cleaned = remove_orphan_files(table, older_than=timedelta(0))
+    assert [Path(o.removeprefix("file://")) for o in cleaned.orphans] == orphans
+    assert cleaned.deleted == len(orphans) and orphan_files(table) == []
     # the retry (same run id, as Airflow would use) finds nothing committed and loads it all once
     _loads_the_rest_exactly_once(ws, "airflow-try")
