@@ -1,5 +1,5 @@
-"""Append loads are streamed: record batches are validated and written as they are read, then
-committed once; the table ends up exactly as with the in-memory path (overwrite/merge)."""
+"""Append and overwrite loads are streamed: record batches are validated and written as they are
+read, then committed once; the table ends up exactly as with the in-memory path (merge's)."""
 
 from __future__ import annotations
 
@@ -158,6 +158,45 @@ def test_streamed_parquet_matches_the_in_memory_load(tmp_path: Path, monkeypatch
     assert {k: s.metrics.get(k) for k in COMPARED_METRICS} == {k: m.metrics.get(k) for k in COMPARED_METRICS}
     assert streamed.rows() == memory.rows()
     assert _rejected(streamed) == _rejected(memory)
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_streamed_overwrite_matches_the_in_memory_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def prepare(ws: Workspace) -> list[str]:
+        write_csv(ws, orders(ROWS, ROWS + 1_000, bad_every=None))
+        ws.run(ws.job(), run_id="before")  # records the overwrite must replace
+        write_csv(ws, orders(0, ROWS))
+        return ["run-1"]
+
+    (streamed, [s]), (memory, [m]) = _both(
+        tmp_path, monkeypatch, prepare, validation="warn", mode="overwrite"
+    )
+    assert s.exit_code == m.exit_code == 1
+    assert {k: s.metrics.get(k) for k in COMPARED_METRICS} == {k: m.metrics.get(k) for k in COMPARED_METRICS}
+    assert streamed.rows() == memory.rows()
+    assert min(r["order_id"] for r in streamed.rows()) == 0
+    assert max(r["order_id"] for r in streamed.rows()) < ROWS  # the earlier records are gone
+    # one commit: a delete of everything, then one append of many files, both of this run
+    table = streamed.table()
+    own = [x for x in table.metadata.snapshots if x.summary.additional_properties["dativo.run-id"] == "run-1"]
+    assert [x.summary.operation.value for x in own] == ["delete", "append"]
+    assert s.metrics["files_written"] > 1
+    assert orphan_files(table) == []
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_strict_overwrite_with_an_invalid_record_keeps_the_table(ws: Workspace) -> None:
+    write_csv(ws, orders(0, 1_000, bad_every=None))
+    assert ws.run(ws.job(), run_id="before").result.exit_code == 0
+    before = ws.table().current_snapshot().snapshot_id
+    write_csv(ws, orders(0, ROWS, bad_every=50_000))
+    result = ws.run(ws.job(mode="overwrite"), run_id="run-1").result
+    assert result.exit_code == 2 and result.error_type == "ValidationError"
+    assert ws.table().current_snapshot().snapshot_id == before
+    assert len(ws.rows()) == 1_000
+    assert orphan_files(ws.table()) == []
 
 
 @pytest.mark.usefixtures("small_batches")
