@@ -6,10 +6,11 @@ Usage in a DAG file (this is all of ``dags/dativo_dags.py``)::
 
     globals().update(build_dags())
 
-Parsing reads the runner file and the job files it names, and nothing else: no catalog,
-no network, no metadata database. A broken schedule becomes a placeholder DAG tagged
-``dativo:config-error`` whose description names the schedule, file, line and field, so it
-never hides the healthy schedules.
+Parsing reads the runner file and the job and workflow files it names (and the workflow
+modules those import), and nothing else: no catalog, no network, no metadata database.
+Schedules with ``dag:`` become DAG-of-workflows DAGs (:mod:`airflow_provider_dativo.workflows`).
+A broken schedule becomes a placeholder DAG tagged ``dativo:config-error`` whose description
+names the schedule, file, line and field, so it never hides the healthy schedules.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from airflow_provider_dativo.operators.config_error import DativoConfigErrorOper
 from airflow_provider_dativo.operators.ingest import DativoIngestOperator
 from airflow_provider_dativo.parse_cache import CACHE_ENV, DagArguments, ParseCache, cache_folder
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
+from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, schedule_dag_args
+from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator
 
 RUNNER_ENV = "DATIVO_RUNNER_CONFIG"
 
@@ -103,8 +106,11 @@ def build_dags(
 
 def dag_arguments(plan: RunnerPlan, *, app_root: str | None) -> DagArguments:
     """The plain-data arguments of every DAG a runner plan yields (healthy ones first)."""
-    arguments = DagArguments(ingest=[ingest_dag_args(spec, app_root=app_root) for spec in plan.specs])
-    taken = {spec.schedule.name for spec in plan.specs}
+    arguments = DagArguments(
+        ingest=[ingest_dag_args(spec, app_root=app_root) for spec in plan.specs],
+        workflows=[schedule_dag_args(spec) for spec in plan.workflows],
+    )
+    taken = {spec.schedule.name for spec in plan.specs} | {spec.schedule.name for spec in plan.workflows}
     for failure in plan.failures:
         dag_id = config_error_dag_id(failure, taken)
         taken.add(dag_id)
@@ -121,6 +127,8 @@ def dags_from_arguments(arguments: DagArguments) -> dict[str, DAG]:
     dags: dict[str, DAG] = {}
     for args in arguments.ingest:
         dags[args.dag["dag_id"]] = build_ingest_dag(args)
+    for workflow_args in arguments.workflows:
+        dags[workflow_args.dag["dag_id"]] = build_workflow_dag_from_args(workflow_args)
     for error_args in arguments.config_errors:
         dags[error_args["dag_id"]] = build_config_error_dag(error_args)
     return dags
@@ -144,6 +152,19 @@ def build_ingest_dag(args: IngestDagArgs) -> DAG:
             retry_policy=retry_policy,
             outlets=[Asset(uri=args.asset_uri)],
         )
+    return dag
+
+
+def build_workflow_dag_from_args(args: WorkflowDagArgs) -> DAG:
+    """A DAG-of-workflows: one :class:`DativoWorkflowOperator` per task, wired by ``depends_on``."""
+    with DAG(schedule=make_timetable(args.timetable), **args.dag) as dag:
+        tasks = {}
+        for task in args.tasks:
+            policy = DativoRetryPolicy(task.retry_config) if task.retry_config else None
+            tasks[task.task["task_id"]] = DativoWorkflowOperator(**task.task, retry_policy=policy)
+        for task in args.tasks:
+            for upstream in task.upstream:
+                tasks[upstream] >> tasks[task.task["task_id"]]
     return dag
 
 

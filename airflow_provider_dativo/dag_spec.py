@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from airflow_provider_dativo.config.loader import ScheduleFailure, ScheduleSpec
+from airflow_provider_dativo.config.retry import RetryConfig
+from airflow_provider_dativo.config.runner import Schedule
 
 INGEST_TASK_ID = "ingest"
 CONFIG_ERROR_TASK_ID = "config_error"
@@ -39,6 +41,53 @@ class IngestDagArgs:
     retry_config: dict[str, Any] | None
 
 
+def schedule_timing(schedule: Schedule) -> str:
+    """How often a schedule runs, in words, for DAG descriptions and docs."""
+    if schedule.cron:
+        return f"cron '{schedule.cron}' ({schedule.timezone})"
+    return f"every {schedule.interval_seconds}s"
+
+
+def disabled_note(schedule: Schedule) -> str:
+    return "" if schedule.enabled else " - disabled (enabled: false)"
+
+
+def schedule_timetable(schedule: Schedule) -> TimetableArgs | None:
+    """The timetable of an enabled schedule; a disabled one has none (``schedule=None``)."""
+    if not schedule.enabled:
+        return None
+    return TimetableArgs(schedule.cron, schedule.interval_seconds, schedule.timezone)
+
+
+def schedule_dag_settings(
+    schedule: Schedule, *, description: str, tags: list[str], doc_md: str
+) -> dict[str, Any]:
+    """The DAG arguments every schedule shares, ingest or workflow."""
+    if not schedule.enabled:
+        tags = [*tags, TAG_DISABLED]
+    return {
+        "dag_id": schedule.name,
+        "description": description,
+        "catchup": False,
+        "max_active_runs": schedule.max_concurrent_runs,
+        "is_paused_upon_creation": not schedule.enabled,
+        "tags": tags,
+        "doc_md": doc_md,
+    }
+
+
+def retry_task_args(retry: RetryConfig | None) -> dict[str, Any]:
+    """Airflow's retry arguments from a retry config; none means ``retries=0``."""
+    if retry is None:
+        return {"retries": 0}
+    return {
+        "retries": retry.max_retries,
+        "retry_delay": timedelta(seconds=retry.initial_delay_seconds),
+        "retry_exponential_backoff": float(retry.backoff_multiplier),
+        "max_retry_delay": timedelta(seconds=retry.max_delay_seconds),
+    }
+
+
 def ingest_dag_args(spec: ScheduleSpec, *, app_root: str | None) -> IngestDagArgs:
     """Map one healthy schedule to DAG, timetable, operator and retry arguments."""
     schedule, job = spec.schedule, spec.job
@@ -49,32 +98,19 @@ def ingest_dag_args(spec: ScheduleSpec, *, app_root: str | None) -> IngestDagArg
         f"connector:{job.config.source_connector}",
         *schedule.tag_strings(),
     ]
-    if not schedule.enabled:
-        tags.append(TAG_DISABLED)
-    timing = (
-        f"cron '{schedule.cron}' ({schedule.timezone})"
-        if schedule.cron
-        else f"every {schedule.interval_seconds}s"
-    )
-    dag = {
-        "dag_id": schedule.name,
-        "description": f"dativo job {job.path.name} for tenant {job.tenant_id}, {timing}",
-        "catchup": False,
-        "max_active_runs": schedule.max_concurrent_runs,
-        "is_paused_upon_creation": not schedule.enabled,
-        "tags": tags,
-        "doc_md": (
+    timing = schedule_timing(schedule)
+    dag = schedule_dag_settings(
+        schedule,
+        description=f"dativo job {job.path.name} for tenant {job.tenant_id}, {timing}",
+        tags=tags,
+        doc_md=(
             f"**dativo schedule** `{schedule.name}`\n\n"
             f"* job file: `{job.path}`\n* tenant: `{job.tenant_id}` (pool `{spec.pool}`)\n"
             f"* source: `{job.config.source_connector}` -> Iceberg `{job.asset_uri}`\n"
-            f"* schedule: {timing}{'' if schedule.enabled else ' - disabled (enabled: false)'}\n"
+            f"* schedule: {timing}{disabled_note(schedule)}\n"
         ),
-    }
-    timetable = (
-        TimetableArgs(schedule.cron, schedule.interval_seconds, schedule.timezone)
-        if schedule.enabled
-        else None
     )
+    timetable = schedule_timetable(schedule)
     retry = job.retry_config
     task: dict[str, Any] = {
         "task_id": INGEST_TASK_ID,
@@ -82,14 +118,8 @@ def ingest_dag_args(spec: ScheduleSpec, *, app_root: str | None) -> IngestDagArg
         "app_root": app_root,
         "job_name": schedule.name,
         "pool": spec.pool,
-        "retries": retry.max_retries if retry else 0,
+        **retry_task_args(retry),
     }
-    if retry:
-        task.update(
-            retry_delay=timedelta(seconds=retry.initial_delay_seconds),
-            retry_exponential_backoff=float(retry.backoff_multiplier),
-            max_retry_delay=timedelta(seconds=retry.max_delay_seconds),
-        )
     return IngestDagArgs(
         dag=dag,
         timetable=timetable,

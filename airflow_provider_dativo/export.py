@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_dativo.config.loader import RunnerPlan
-from airflow_provider_dativo.dag_spec import IngestDagArgs, ingest_dag_args
+from airflow_provider_dativo.dag_spec import IngestDagArgs, TimetableArgs, ingest_dag_args
+from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, schedule_dag_args
 
 _HEADER = '''"""dativo schedule {dag_id!r}, exported by `dativo export` from {runner}.
 
@@ -24,9 +25,11 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, DeltaTriggerTimetable
 
-from airflow_provider_dativo.operators.ingest import DativoIngestOperator
+{operator_import}
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 '''
+_INGEST_IMPORT = "from airflow_provider_dativo.operators.ingest import DativoIngestOperator"
+_WORKFLOW_IMPORT = "from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator"
 
 
 def py_literal(value: Any) -> str:
@@ -40,35 +43,66 @@ def py_literal(value: Any) -> str:
     return repr(value)
 
 
+def _policy(retry_config: dict[str, Any] | None) -> str:
+    return f"DativoRetryPolicy({py_literal(retry_config)})" if retry_config else "None"
+
+
+def _dag_header(
+    dag: dict[str, Any], timetable: TimetableArgs | None, runner_path: Path, operator: str
+) -> list[str]:
+    """The module docstring, imports and ``with DAG(...) as dag:`` line of a generated file."""
+    lines = [_HEADER.format(dag_id=dag["dag_id"], runner=runner_path, operator_import=operator)]
+    lines.append("with DAG(")
+    if timetable is None:
+        schedule = "None"
+    elif timetable.cron is not None:
+        schedule = f"CronTriggerTimetable({timetable.cron!r}, timezone={timetable.timezone!r})"
+    else:
+        schedule = f"DeltaTriggerTimetable(timedelta(seconds={timetable.interval_seconds!r}))"
+    lines.append(f"    schedule={schedule},")
+    lines.extend(f"    {key}={py_literal(value)}," for key, value in dag.items())
+    lines.append(") as dag:")
+    return lines
+
+
 def render_dag_file(args: IngestDagArgs, runner_path: Path) -> str:
     """The source of one static DAG file."""
-    lines = [_HEADER.format(dag_id=args.dag["dag_id"], runner=runner_path)]
-    lines.append("with DAG(")
-    if args.timetable is None:
-        schedule = "None"
-    elif args.timetable.cron is not None:
-        schedule = f"CronTriggerTimetable({args.timetable.cron!r}, timezone={args.timetable.timezone!r})"
-    else:
-        schedule = f"DeltaTriggerTimetable(timedelta(seconds={args.timetable.interval_seconds!r}))"
-    lines.append(f"    schedule={schedule},")
-    lines.extend(f"    {key}={py_literal(value)}," for key, value in args.dag.items())
-    lines.append(") as dag:")
+    lines = _dag_header(args.dag, args.timetable, runner_path, _INGEST_IMPORT)
     lines.append("    DativoIngestOperator(")
     lines.extend(f"        {key}={py_literal(value)}," for key, value in args.task.items())
-    policy = f"DativoRetryPolicy({py_literal(args.retry_config)})" if args.retry_config else "None"
-    lines.append(f"        retry_policy={policy},")
+    lines.append(f"        retry_policy={_policy(args.retry_config)},")
     lines.append(f"        outlets=[Asset(uri={args.asset_uri!r})],")
     lines.append("    )")
     return "\n".join(lines) + "\n"
 
 
+def render_workflow_dag_file(args: WorkflowDagArgs, runner_path: Path) -> str:
+    """The source of one static DAG-of-workflows file: one operator per task, then the edges."""
+    lines = _dag_header(args.dag, args.timetable, runner_path, _WORKFLOW_IMPORT)
+    lines.append("    tasks = {}")
+    for task in args.tasks:
+        lines.append(f"    tasks[{task.task['task_id']!r}] = DativoWorkflowOperator(")
+        lines.extend(f"        {key}={py_literal(value)}," for key, value in task.task.items())
+        lines.append(f"        retry_policy={_policy(task.retry_config)},")
+        lines.append("    )")
+    for task in args.tasks:
+        lines.extend(f"    tasks[{up!r}] >> tasks[{task.task['task_id']!r}]" for up in task.upstream)
+    return "\n".join(lines) + "\n"
+
+
 def export_dags(plan: RunnerPlan, out_dir: Path, *, app_root: str | None) -> list[Path]:
-    """Write one ``<dag_id>.py`` per healthy schedule; returns the files written."""
+    """Write one ``<dag_id>.py`` per healthy schedule (ingest or workflow); returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for spec in plan.specs:
-        args = ingest_dag_args(spec, app_root=app_root)
-        target = out_dir / f"{spec.schedule.name}.py"
-        target.write_text(render_dag_file(args, plan.path), encoding="utf-8")
+    sources = [
+        (spec.schedule.name, render_dag_file(ingest_dag_args(spec, app_root=app_root), plan.path))
+        for spec in plan.specs
+    ] + [
+        (spec.schedule.name, render_workflow_dag_file(schedule_dag_args(spec), plan.path))
+        for spec in plan.workflows
+    ]
+    for name, source in sources:
+        target = out_dir / f"{name}.py"
+        target.write_text(source, encoding="utf-8")
         written.append(target)
     return written

@@ -5,8 +5,9 @@ Airflow's dag-processor parses every DAG file again and again (every
 much as building the DAGs themselves, yet the files rarely change. The cache stores the
 plain-data DAG arguments (:mod:`airflow_provider_dativo.dag_spec`) together with the
 signature (mtime, size, inode, ctime) of the runner file and of every job file it names,
-found or not. A parse first compares those signatures with ``os.stat`` and rebuilds the DAGs
-from the cached arguments when none changed; any change, a new version of this package, or
+found or not, and of the workflow files with the module and job files they read. A parse
+first compares those signatures with ``os.stat`` and rebuilds the DAGs from the cached
+arguments when none changed; any change, a new version of this package, or
 an unreadable cache means a normal parse that rewrites the cache.
 
 The cache is a local file, written atomically, and never required: with
@@ -28,8 +29,9 @@ from typing import Any
 
 from airflow_provider_dativo import __version__
 from airflow_provider_dativo.dag_spec import IngestDagArgs, TimetableArgs
+from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, WorkflowTaskArgs
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CACHE_ENV = "DATIVO_PARSE_CACHE_DIR"
 RACY_WINDOW_NS = 2_000_000_000
 """Files changed less than this before a parse are not trusted to have a stable signature."""
@@ -42,6 +44,7 @@ class DagArguments:
 
     ingest: list[IngestDagArgs] = field(default_factory=list)
     config_errors: list[dict[str, Any]] = field(default_factory=list)
+    workflows: list[WorkflowDagArgs] = field(default_factory=list)
 
 
 def cache_folder(*values: str | os.PathLike[str] | None) -> Path | None:
@@ -64,32 +67,60 @@ def _signature(path: Path) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
 
 
+def _encode_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Operator arguments as JSON: timedeltas become ``{"seconds": n}`` (no argument is a dict
+    but ``workflow_params``, which is stored apart)."""
+    return {k: {"seconds": v.total_seconds()} if isinstance(v, timedelta) else v for k, v in kwargs.items()}
+
+
+def _decode_kwargs(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: timedelta(seconds=v["seconds"]) if isinstance(v, dict) and k != "workflow_params" else v
+        for k, v in data.items()
+    }
+
+
+def _encode_timetable(timetable: TimetableArgs | None) -> list[Any] | None:
+    return None if timetable is None else [timetable.cron, timetable.interval_seconds, timetable.timezone]
+
+
+def _decode_timetable(data: list[Any] | None) -> TimetableArgs | None:
+    return None if data is None else TimetableArgs(*data)
+
+
 def _encode(args: IngestDagArgs) -> dict[str, Any]:
-    timetable = args.timetable
     return {
         "dag": args.dag,
-        "timetable": None
-        if timetable is None
-        else [timetable.cron, timetable.interval_seconds, timetable.timezone],
-        "task": {
-            k: {"seconds": v.total_seconds()} if isinstance(v, timedelta) else v for k, v in args.task.items()
-        },
+        "timetable": _encode_timetable(args.timetable),
+        "task": _encode_kwargs(args.task),
         "asset_uri": args.asset_uri,
         "retry_config": args.retry_config,
     }
 
 
 def _decode(data: dict[str, Any]) -> IngestDagArgs:
-    timetable = data["timetable"]
     return IngestDagArgs(
         dag=data["dag"],
-        timetable=None if timetable is None else TimetableArgs(*timetable),
-        task={
-            k: timedelta(seconds=v["seconds"]) if isinstance(v, dict) else v for k, v in data["task"].items()
-        },
+        timetable=_decode_timetable(data["timetable"]),
+        task=_decode_kwargs(data["task"]),
         asset_uri=data["asset_uri"],
         retry_config=data["retry_config"],
     )
+
+
+def _encode_workflow(args: WorkflowDagArgs) -> dict[str, Any]:
+    return {
+        "dag": args.dag,
+        "timetable": _encode_timetable(args.timetable),
+        "tasks": [[_encode_kwargs(t.task), t.retry_config, t.upstream] for t in args.tasks],
+    }
+
+
+def _decode_workflow(data: dict[str, Any]) -> WorkflowDagArgs:
+    tasks = [
+        WorkflowTaskArgs(_decode_kwargs(task), retry, upstream) for task, retry, upstream in data["tasks"]
+    ]
+    return WorkflowDagArgs(data["dag"], _decode_timetable(data["timetable"]), tasks)
 
 
 class ParseCache:
@@ -109,7 +140,11 @@ class ParseCache:
             for path, signature in data["inputs"]:
                 if _signature(Path(path)) != signature:
                     return None
-            return DagArguments([_decode(d) for d in data["ingest"]], data["config_errors"])
+            return DagArguments(
+                [_decode(d) for d in data["ingest"]],
+                data["config_errors"],
+                [_decode_workflow(d) for d in data["workflows"]],
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -128,6 +163,7 @@ class ParseCache:
             "inputs": inputs,
             "ingest": [_encode(a) for a in arguments.ingest],
             "config_errors": arguments.config_errors,
+            "workflows": [_encode_workflow(a) for a in arguments.workflows],
         }
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)

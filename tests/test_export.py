@@ -9,6 +9,7 @@ from airflow.serialization.serialized_objects import DagSerialization
 
 from airflow_provider_dativo.cli.main import main
 from tests.conftest import EXAMPLES, REPO, RUNNER_AIRFLOW
+from tests.test_dag_factory import INGEST_SCHEDULES, WORKFLOW_SCHEDULES
 
 
 def comparable(dag) -> dict:
@@ -23,16 +24,7 @@ def test_exported_files_serialize_identically_to_the_factory(tmp_path: Path) -> 
     out = tmp_path / "exported"
     assert main(["export", str(RUNNER_AIRFLOW), "--out", str(out), "--app-root", str(EXAMPLES)]) == 0
     files = sorted(p.name for p in out.glob("*.py"))
-    assert files == sorted(
-        f"{n}.py"
-        for n in (
-            "stripe_customers_hourly",
-            "hubspot_contacts_daily",
-            "maintenance_job",
-            "acme_orders_csv",
-            "globex_events_jsonl",
-        )
-    )
+    assert files == sorted(f"{n}.py" for n in INGEST_SCHEDULES | WORKFLOW_SCHEDULES)
     exported = DagBag(dag_folder=str(out), safe_mode=False)
     assert exported.import_errors == {}
     factory = DagBag(dag_folder=str(REPO / "dags"), safe_mode=False)

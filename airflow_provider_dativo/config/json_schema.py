@@ -1,4 +1,4 @@
-"""JSON Schemas of runner, job and asset files, so editors can validate them as users type.
+"""JSON Schemas of runner, job, asset and workflow files, so editors validate them as users type.
 
 ``python -m airflow_provider_dativo.config.json_schema docs/schema`` rewrites the files in
 ``docs/schema/``; a test fails when they are out of date.
@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_dativo.config.asset import Asset
-from airflow_provider_dativo.config.job import FileSourceSettings, JobConfig
+from airflow_provider_dativo.config.job import (
+    FileSourceSettings,
+    HubspotSourceSettings,
+    JobConfig,
+    PostgresSourceSettings,
+    StripeSourceSettings,
+)
 from airflow_provider_dativo.config.runner import RunnerFile, Schedule
+from airflow_provider_dativo.workflows.spec import WorkflowFile
 
 _BASE = "https://airflow-provider-dativo.invalid/schema/"
 
@@ -44,9 +51,13 @@ def runner_schema() -> dict[str, Any]:
 
 def job_schema() -> dict[str, Any]:
     schema = JobConfig.model_json_schema()
-    schema.setdefault("$defs", {})["FileSourceSettings"] = FileSourceSettings.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    for model in (FileSourceSettings, PostgresSourceSettings, StripeSourceSettings, HubspotSourceSettings):
+        defs[model.__name__] = model.model_json_schema()
     schema["properties"]["source"]["description"] = (
-        "Connector settings. csv/jsonl/parquet: see FileSourceSettings (path is relative to the job file)."
+        "Connector settings. csv/jsonl/parquet: see FileSourceSettings (path is relative to the job file); "
+        "postgres, stripe, hubspot: see PostgresSourceSettings, StripeSourceSettings, HubspotSourceSettings "
+        "(docs/connectors.md)."
     )
     return _with_header(schema, "job.schema.json", "dativo job file")
 
@@ -55,10 +66,18 @@ def asset_schema() -> dict[str, Any]:
     return _with_header(Asset.model_json_schema(), "asset.schema.json", "dativo asset file")
 
 
+def workflow_schema() -> dict[str, Any]:
+    """DAG-of-workflows files; references and params are checked when the file is loaded."""
+    return _with_header(
+        WorkflowFile.model_json_schema(), "workflow.schema.json", "dativo DAG-of-workflows file"
+    )
+
+
 SCHEMAS = {
     "runner.schema.json": runner_schema,
     "job.schema.json": job_schema,
     "asset.schema.json": asset_schema,
+    "workflow.schema.json": workflow_schema,
 }
 
 

@@ -7,17 +7,29 @@ A runner file is loaded schedule by schedule: a broken schedule becomes a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dativo.config.asset import Asset
+from airflow_provider_dativo.config.connectors import REGISTRY
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
-from airflow_provider_dativo.config.job import FILE_CONNECTORS, TENANT_ID, FileSourceSettings, JobConfig
+from airflow_provider_dativo.config.job import (
+    FILE_CONNECTORS,
+    SOURCE_SETTINGS,
+    TENANT_ID,
+    FileSourceSettings,
+    JobConfig,
+)
 from airflow_provider_dativo.config.paths import app_root_from_env, infer_tenant, jobs_root, resolve_path
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.config.runner import RunnerFile, Schedule
 from airflow_provider_dativo.config.validation import validate_model
 from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
+
+if TYPE_CHECKING:
+    from airflow_provider_dativo.workflows.loader import LoadedWorkflow
 
 POOL_PREFIX = "dativo_tenant_"
 
@@ -65,6 +77,20 @@ class ScheduleSpec:
 
 
 @dataclass(frozen=True)
+class WorkflowScheduleSpec:
+    """A healthy schedule with ``dag:``: a DAG-of-workflows file, ready to become a DAG."""
+
+    index: int
+    schedule: Schedule
+    workflow: LoadedWorkflow
+    concurrency_per_tenant: int
+
+    @property
+    def pool(self) -> str:
+        return pool_name(self.workflow.tenant_id)
+
+
+@dataclass(frozen=True)
 class ScheduleFailure:
     """A schedule that cannot be built, with every problem found in it."""
 
@@ -81,17 +107,20 @@ class RunnerPlan:
     runner: RunnerFile
     specs: list[ScheduleSpec] = field(default_factory=list)
     failures: list[ScheduleFailure] = field(default_factory=list)
+    workflows: list[WorkflowScheduleSpec] = field(default_factory=list)
     job_paths: list[Path] = field(default_factory=list)
-    """Every job file the schedules name, found or not: what a cached parse depends on."""
+    """Every file the schedules name, found or not (job files; workflow files and the module and
+    job files they read): what a cached parse depends on."""
 
     @property
     def problems(self) -> list[ConfigProblem]:
         return [p for failure in self.failures for p in failure.problems]
 
     def pools(self) -> dict[str, int]:
-        """Pool name -> slots, for every tenant with a healthy schedule."""
+        """Pool name -> slots, for every tenant with a healthy schedule (job or workflow)."""
         slots = self.runner.runner.orchestrator.concurrency_per_tenant
-        return {spec.pool: slots for spec in sorted(self.specs, key=lambda s: s.pool)}
+        pools = {spec.pool for spec in self.specs} | {spec.pool for spec in self.workflows}
+        return {pool: slots for pool in sorted(pools)}
 
 
 def load_asset(job: ResolvedJob) -> Asset:
@@ -142,6 +171,8 @@ def load_job(
             source_path = resolve_path(settings.path, path.parent, app_root)
         except DativoConfigError as exc:
             problems.extend(exc.problems)
+    else:
+        problems.extend(_service_settings_problems(config, path))
     if problems:
         raise DativoConfigError(problems)
     return ResolvedJob(
@@ -153,6 +184,19 @@ def load_job(
         retry_config=config.retry_config or default_retry,
         source_path=source_path,
     )
+
+
+def _service_settings_problems(config: JobConfig, path: Path) -> list[ConfigProblem]:
+    """The ``source`` settings of a database or API connector, with the registry's defaults
+    under them (a recipe's are checked at run time and by ``dativo validate``)."""
+    defaults = REGISTRY[config.source_connector].defaults
+    try:
+        validate_model(
+            SOURCE_SETTINGS[config.source_connector], {**defaults, **config.source}, path, ("source",)
+        )
+    except DativoConfigError as exc:
+        return exc.problems
+    return []
 
 
 def _namespace_problems(config: JobConfig, tenant: str, path: Path) -> list[ConfigProblem]:
@@ -213,6 +257,7 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
     plan = RunnerPlan(path=path, runner=runner)
     seen_names: dict[str, int] = {}
     job_cache: dict[Path, ResolvedJob | DativoConfigError] = {}
+    workflow_cache: dict[Path, LoadedWorkflow | DativoConfigError] = {}
 
     for index, raw in enumerate(orchestrator.schedules):
         prefix = ("runner", "orchestrator", "schedules", index)
@@ -239,37 +284,75 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
         seen_names[schedule.name] = index
 
         if schedule.dag is not None:
-            plan.failures.append(
-                _schedule_problem(
-                    path,
-                    index,
-                    schedule,
-                    "dag",
-                    "DAG-of-workflows schedules are not supported by this version of the provider yet",
-                )
+            workflow = _cached_load(
+                plan, workflow_cache, schedule.dag, app_root, _workflow_loader(plan, app_root)
+            )
+            if isinstance(workflow, DativoConfigError):
+                plan.failures.append(_file_failure(path, index, schedule, "dag", workflow, app_root))
+                continue
+            plan.workflows.append(
+                WorkflowScheduleSpec(index, schedule, workflow, orchestrator.concurrency_per_tenant)
             )
             continue
 
-        job_path = resolve_path(schedule.config or "", path.parent, app_root)
-        if job_path not in job_cache:
-            plan.job_paths.append(job_path)
-            try:
-                job_cache[job_path] = load_job(
-                    job_path, app_root=app_root, default_retry=orchestrator.retry_config
-                )
-            except DativoConfigError as exc:
-                job_cache[job_path] = exc
-        job = job_cache[job_path]
+        def load(job_path: Path) -> ResolvedJob:
+            return load_job(job_path, app_root=app_root, default_retry=orchestrator.retry_config)
+
+        job = _cached_load(plan, job_cache, schedule.config or "", app_root, load)
         if isinstance(job, DativoConfigError):
-            message = (
-                f"job file {job_path} is invalid (see below)"
-                if job_path.exists()
-                else f"job file {job_path} does not exist" + _app_root_hint(schedule.config or "", app_root)
-            )
-            failure = _schedule_problem(path, index, schedule, "config", message)
-            if job_path.exists():
-                failure.problems.extend(job.problems)
-            plan.failures.append(failure)
+            plan.failures.append(_file_failure(path, index, schedule, "config", job, app_root))
             continue
         plan.specs.append(ScheduleSpec(index, schedule, job, orchestrator.concurrency_per_tenant))
     return plan
+
+
+_FILE_KINDS = {"config": "job file", "dag": "workflow file"}
+
+
+def _workflow_loader(plan: RunnerPlan, app_root: str | None) -> Callable[[Path], LoadedWorkflow]:
+    """Load a workflow file and record the files it read (even when it is invalid) as inputs."""
+    # Imported here: the workflows package imports this module.
+    from airflow_provider_dativo.workflows.loader import load_workflow_file
+
+    def load(workflow_path: Path) -> LoadedWorkflow:
+        return load_workflow_file(workflow_path, app_root=app_root, record_inputs=plan.job_paths)
+
+    return load
+
+
+def _cached_load(
+    plan: RunnerPlan,
+    cache: dict[Path, Any],
+    raw: str,
+    app_root: str | None,
+    load: Callable[[Path], Any],
+) -> Any:
+    """Load the file a schedule names once, however many schedules name it; a
+    :class:`DativoConfigError` is returned (and cached), not raised."""
+    file_path = resolve_path(raw, plan.path.parent, app_root)
+    if file_path not in cache:
+        plan.job_paths.append(file_path)
+        try:
+            cache[file_path] = load(file_path)
+        except DativoConfigError as exc:
+            cache[file_path] = exc
+    return cache[file_path]
+
+
+def _file_failure(
+    path: Path, index: int, schedule: Schedule, key: str, error: DativoConfigError, app_root: str | None
+) -> ScheduleFailure:
+    """A schedule whose job or workflow file is missing or invalid, with that file's problems."""
+    raw = getattr(schedule, key) or ""
+    file_path = resolve_path(raw, path.parent, app_root)
+    kind = _FILE_KINDS[key]
+    if not file_path.exists():
+        return _schedule_problem(
+            path, index, schedule, key, f"{kind} {file_path} does not exist" + _app_root_hint(raw, app_root)
+        )
+    first = f": {error.problems[0].message}" if key == "dag" and error.problems else ""
+    failure = _schedule_problem(
+        path, index, schedule, key, f"{kind} {file_path} is invalid (see below){first}"
+    )
+    failure.problems.extend(error.problems)
+    return failure

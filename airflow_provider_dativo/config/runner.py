@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 
 import pendulum
 from croniter import croniter
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from airflow_provider_dativo.config.base import StrictModel
 from airflow_provider_dativo.config.retry import RetryConfig
 
-_DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+AIRFLOW_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+"""What Airflow accepts as a dag_id or task_id."""
 CRON_PRESETS = {
     "@hourly": "0 * * * *",
     "@daily": "0 0 * * *",
@@ -23,6 +24,17 @@ CRON_PRESETS = {
     "@yearly": "0 0 1 1 *",
 }
 """The presets Airflow's cron timetables accept."""
+
+
+def check_airflow_id(value: str, what: str) -> str:
+    """A schedule or workflow name becomes a dag_id, a workflow task id a task_id."""
+    if not AIRFLOW_ID.match(value):
+        raise ValueError(f"{value!r} cannot be a {what}: use up to 250 letters, digits, '_', '.' or '-'")
+    return value
+
+
+DagId = Annotated[str, AfterValidator(lambda value: check_airflow_id(value, "dag_id"))]
+TaskId = Annotated[str, AfterValidator(lambda value: check_airflow_id(value, "task id"))]
 
 
 @lru_cache(maxsize=4096)
@@ -44,7 +56,7 @@ def _timezone_is_known(name: str) -> bool:
 class Schedule(StrictModel):
     """One schedule; it becomes one Airflow DAG whose dag_id is ``name``."""
 
-    name: str
+    name: DagId
     config: str | None = Field(None, description="Job YAML, relative to runner.yaml.")
     dag: str | None = Field(None, description="DAG-of-workflows YAML, relative to runner.yaml.")
     cron: str | None = None
@@ -53,13 +65,6 @@ class Schedule(StrictModel):
     timezone: str = "UTC"
     max_concurrent_runs: Annotated[int, Field(ge=1)] = 1
     tags: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _valid_dag_id(cls, name: str) -> str:
-        if not _DAG_ID.match(name):
-            raise ValueError(f"{name!r} cannot be a dag_id: use up to 250 letters, digits, '_', '.' or '-'")
-        return name
 
     @field_validator("cron")
     @classmethod

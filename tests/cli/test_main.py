@@ -22,7 +22,7 @@ def dativo(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 def test_validate_example_runner_exits_0() -> None:
     result = dativo("validate", str(RUNNER_AIRFLOW), env={"DATIVO_APP_ROOT": str(EXAMPLES)})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "valid (5 schedule(s)" in result.stderr
+    assert "valid (7 schedule(s)" in result.stderr
 
 
 def test_validate_broken_copy_exits_2_with_file_line_field(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_validate_accepts_a_single_job_file() -> None:
 def test_pools_prints_airflow_pools_import_json(capsys) -> None:
     assert main(["pools", str(RUNNER_AIRFLOW), "--app-root", str(EXAMPLES)]) == 0
     pools = json.loads(capsys.readouterr().out)
-    assert set(pools) == {"dativo_tenant_acme", "dativo_tenant_globex"}
+    assert set(pools) == {"dativo_tenant_acme", "dativo_tenant_globex", "dativo_tenant_local-dev"}
     assert all(
         p["slots"] == 1 and p["include_deferred"] is False and p["description"] for p in pools.values()
     )
@@ -76,7 +76,8 @@ def test_every_pool_the_dags_use_is_in_the_pools_export(capsys) -> None:
     exported = set(json.loads(capsys.readouterr().out))
     bag = DagBag(dag_folder=str(REPO / "dags"), safe_mode=False)
     used = {task.pool for dag in bag.dags.values() for task in dag.tasks}
-    assert used <= exported and used == {"dativo_tenant_acme", "dativo_tenant_globex"}
+    assert used <= exported
+    assert used == {"dativo_tenant_acme", "dativo_tenant_globex", "dativo_tenant_local-dev"}
 
 
 def test_concurrency_per_tenant_sizes_the_pools(tmp_path: Path, capsys) -> None:

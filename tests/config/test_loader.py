@@ -65,7 +65,7 @@ def test_env_app_root_is_used_when_no_argument(tmp_path: Path, monkeypatch: pyte
     assert plan.failures == [] and plan.specs[0].job.path.parent == EXAMPLES / "jobs" / "acme"
     monkeypatch.delenv("DATIVO_APP_ROOT")
     failures = load_runner(elsewhere).failures
-    assert len(failures) == 5
+    assert len(failures) == 7  # 5 job and 2 workflow (`dag:`) schedules
     assert "set DATIVO_APP_ROOT" in str(failures[0].problems[0])
 
 

@@ -1,0 +1,72 @@
+"""``dativo_ingest``: run one dativo job as a workflow task and return its metrics.
+
+The job runs through the same engine entry point as ``DativoIngestOperator`` and ``dativo
+run`` (:func:`airflow_provider_dativo.engine.runner.run_job`), once per task try: the task's
+``retries`` decide retries, not the job's ``retry_config``. Exit code 0 and 1 (partial) return
+the metrics (``status`` says which); exit code 2 fails the task, at once when no retry can help
+(an invalid job or asset, a connector without engine, unreadable secrets).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from airflow_provider_dativo.config.base import StrictModel
+from airflow_provider_dativo.exceptions import DativoJobError
+from airflow_provider_dativo.workflows.builtins.jobs import check_job_param, load_tenant_job, own_params
+from airflow_provider_dativo.workflows.context import WorkflowContext
+from airflow_provider_dativo.workflows.errors import FatalWorkflowError
+from airflow_provider_dativo.workflows.registry import register_workflow
+
+EXIT_FAILURE = 2
+NOT_RETRYABLE_ERROR_TYPES = frozenset({"ConfigError", "ConnectorNotAvailable", "SecretsError"})
+"""As for DativoIngestOperator: engine errors no retry can fix."""
+
+
+class IngestParams(StrictModel):
+    """Params of ``dativo_ingest``."""
+
+    config: Annotated[str, Field(min_length=1, description="Job YAML, relative to the workflow file.")]
+    job_name: str | None = Field(None, description="Name in events and metrics (default <dag_id>.<task_id>).")
+    dativo_home: str | None = Field(None, description="Embedded catalog home (default DATIVO_HOME).")
+
+    @field_validator("config")
+    @classmethod
+    def _job_file(cls, value: str, info: ValidationInfo) -> str:
+        return check_job_param(value, info) or value
+
+
+@register_workflow("dativo_ingest", params_model=IngestParams)
+def dativo_ingest(params: dict[str, Any], context: WorkflowContext) -> dict[str, Any]:
+    """Run the job of ``params['config']``; return its ``metrics_complete`` metrics."""
+    from airflow_provider_dativo.engine.events import EventEmitter
+    from airflow_provider_dativo.engine.runner import run_job
+
+    settings = own_params(IngestParams, params)
+    job = load_tenant_job(settings.config, context)
+    job_name = settings.job_name or f"{context.dag_id}.{context.task_id}"
+    emitter = EventEmitter(
+        job_name=job_name, tenant_id=job.tenant_id, run_id=context.job_run_id, stream=context.event_stream
+    )
+    secrets_loader = None
+    if context.orchestrator == "airflow":
+        from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
+
+        secrets_loader = airflow_secrets_loader
+    result = run_job(
+        job,
+        job_name=job_name,
+        run_id=context.job_run_id,
+        emitter=emitter,
+        dativo_home=settings.dativo_home,
+        secrets_loader=secrets_loader,
+    )
+    metrics = emitter.redactor.redact(result.metrics)
+    if result.exit_code < EXIT_FAILURE:
+        return metrics
+    error = emitter.redact_text(result.error or f"dativo job {job_name} failed")
+    if result.error_type in NOT_RETRYABLE_ERROR_TYPES:
+        raise FatalWorkflowError(f"dativo job {job_name} cannot succeed on retry: {error}")
+    raise DativoJobError(error, exit_code=result.exit_code, metrics=metrics)

@@ -1,0 +1,170 @@
+"""``iceberg_maintenance``: expire old snapshots of one Iceberg table, keeping the last K, and
+delete the files nothing references any more.
+
+Every dativo run adds a snapshot; without expiry a table's metadata grows forever. This
+removes snapshots older than ``older_than_days`` except the ``retain_last`` newest ones and
+every branch or tag head, through pyiceberg's ``table.maintenance.expire_snapshots()``. That
+rewrites metadata only: pyiceberg does not delete the expired data files. So the files no
+snapshot references any more (those of expired snapshots, and those a killed run left behind)
+are then deleted when older than ``orphans_older_than_hours`` (:mod:`...engine.orphans`).
+
+The table is a job's target (``config``: a job file of the workflow's tenant, with its catalog)
+or ``table`` (``[namespace.]name``, namespace defaulting to the tenant) in ``catalog``
+(pyiceberg properties, default the embedded catalog).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from airflow_provider_dativo.config.base import StrictModel
+from airflow_provider_dativo.config.job import CatalogSettings, TargetSettings
+from airflow_provider_dativo.workflows.builtins.jobs import check_job_param, load_tenant_job, own_params
+from airflow_provider_dativo.workflows.context import ParamsCheck, WorkflowContext
+from airflow_provider_dativo.workflows.errors import FatalWorkflowError
+from airflow_provider_dativo.workflows.registry import register_workflow
+
+log = logging.getLogger(__name__)
+DAY_MS = 86_400_000
+
+
+class MaintenanceParams(StrictModel):
+    """Params of ``iceberg_maintenance``: exactly one of ``config`` and ``table``."""
+
+    config: str | None = Field(None, description="Job YAML whose target table is maintained.")
+    table: str | None = Field(None, description="'[namespace.]table'; the namespace defaults to the tenant.")
+    catalog: dict[str, Any] | None = Field(None, description="pyiceberg catalog properties (with 'table').")
+    older_than_days: Annotated[float, Field(ge=0)] = 7
+    retain_last: Annotated[int, Field(ge=1, description="Newest snapshots always kept.")] = 1
+    orphans_older_than_hours: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            description="Delete unreferenced files older than this; null keeps them. Keep it well "
+            "above the longest load: a running load's files are unreferenced until it commits.",
+        ),
+    ] = 72
+    dativo_home: str | None = None
+
+    @field_validator("config")
+    @classmethod
+    def _job_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_job_param(value, info)
+
+    @model_validator(mode="after")
+    def _one_table(self, info: ValidationInfo) -> MaintenanceParams:
+        if (self.config is None) == (self.table is None):
+            raise ValueError("set exactly one of 'config' (a job file) or 'table'")
+        if self.catalog is not None and self.table is None:
+            raise ValueError("'catalog' goes with 'table'; a job file brings its own catalog")
+        if isinstance(info.context, ParamsCheck):
+            problem = self.namespace_problem(info.context.tenant_id)
+            if problem:
+                raise ValueError(problem)
+        return self
+
+    def table_id(self, tenant_id: str) -> tuple[str, str]:
+        namespace, _, name = (self.table or "").rpartition(".")
+        return namespace or tenant_id, name
+
+    def namespace_problem(self, tenant_id: str) -> str | None:
+        """Tenant isolation, as for jobs: a workflow maintains its own tenant's namespace only."""
+        if self.table is None:
+            return None
+        namespace, _ = self.table_id(tenant_id)
+        if namespace == tenant_id:
+            return None
+        return f"namespace {namespace!r} is outside tenant {tenant_id!r}"
+
+    def target(self, context: WorkflowContext) -> tuple[TargetSettings, str]:
+        """The table's settings (name, catalog) and namespace."""
+        if self.config is not None:
+            job = load_tenant_job(self.config, context)
+            return job.config.target, job.namespace
+        problem = self.namespace_problem(context.tenant_id)
+        if problem:
+            raise FatalWorkflowError(problem)
+        namespace, name = self.table_id(context.tenant_id)
+        catalog = CatalogSettings.model_validate(self.catalog) if self.catalog is not None else None
+        return TargetSettings(table=name, namespace=namespace, catalog=catalog), namespace
+
+
+def snapshots_to_expire(
+    snapshots: list[tuple[int, int]],
+    protected: set[int],
+    *,
+    now_ms: int,
+    older_than_days: float,
+    retain_last: int,
+) -> list[int]:
+    """Ids of ``(snapshot_id, timestamp_ms)`` older than the cutoff, minus the newest
+    ``retain_last`` and the ``protected`` ones (branch and tag heads)."""
+    newest_first = sorted(snapshots, key=lambda s: s[1], reverse=True)
+    kept = {snapshot_id for snapshot_id, _ in newest_first[:retain_last]} | protected
+    cutoff = now_ms - older_than_days * DAY_MS
+    return [sid for sid, ts in sorted(snapshots, key=lambda s: s[1]) if ts < cutoff and sid not in kept]
+
+
+@register_workflow("iceberg_maintenance", params_model=MaintenanceParams)
+def iceberg_maintenance(params: dict[str, Any], context: WorkflowContext) -> dict[str, Any]:
+    """Expire the table's old snapshots; return what was there and what was removed."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    from airflow_provider_dativo.engine.iceberg_writer import open_catalog
+
+    settings = own_params(MaintenanceParams, params)
+    target, namespace = settings.target(context)
+    table_id = f"{namespace}.{target.table}"
+    result: dict[str, Any] = {
+        "table": table_id,
+        "older_than_days": settings.older_than_days,
+        "retain_last": settings.retain_last,
+    }
+    try:
+        table = open_catalog(target, settings.dativo_home).load_table((namespace, target.table))
+    except NoSuchTableError:
+        log.warning("table %s does not exist yet: nothing to maintain", table_id)
+        return {**result, "snapshots_before": 0, "snapshots_expired": 0, "snapshots_after": 0}
+    metadata = table.metadata
+    expire = snapshots_to_expire(
+        [(s.snapshot_id, s.timestamp_ms) for s in metadata.snapshots],
+        {ref.snapshot_id for ref in metadata.refs.values()},
+        now_ms=int(time.time() * 1000),
+        older_than_days=settings.older_than_days,
+        retain_last=settings.retain_last,
+    )
+    if expire:
+        table.maintenance.expire_snapshots().by_ids(expire).commit()
+    before = len(metadata.snapshots)
+    log.info("expired %d of %d snapshots of %s", len(expire), before, table_id)
+    result.update(
+        {
+            "snapshots_before": before,
+            "snapshots_expired": len(expire),
+            "snapshots_after": before - len(expire),
+            "expired_snapshot_ids": expire,
+        }
+    )
+    if settings.orphans_older_than_hours is not None:
+        result.update(_remove_orphans(table, settings.orphans_older_than_hours, table_id))
+    return result
+
+
+def _remove_orphans(table: Any, older_than_hours: float, table_id: str) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from airflow_provider_dativo.engine.orphans import remove_orphan_files
+
+    report = remove_orphan_files(table, older_than=timedelta(hours=older_than_hours))
+    log.info(
+        "deleted %d unreferenced files of %s (%d younger than %s h kept)",
+        report.deleted,
+        table_id,
+        report.too_young,
+        older_than_hours,
+    )
+    return {"orphan_files_deleted": report.deleted, "orphan_files_too_young": report.too_young}

@@ -1,0 +1,55 @@
+"""What a workflow function may know about the task that calls it, on Airflow or the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TextIO
+
+from airflow_provider_dativo.config.paths import resolve_path
+
+
+@dataclass(frozen=True)
+class WorkflowContext:
+    """Identity of one try of one task. Functions that take a second argument receive it.
+
+    ``run_id`` is Airflow's run id or, on the CLI, the id of the ``dativo workflow run``; every
+    try of a task shares it, which lets ``dativo_ingest`` commit a run at most once.
+    """
+
+    dag_id: str
+    workflow_name: str
+    tenant_id: str
+    task_id: str
+    run_id: str
+    try_number: int
+    base_dir: Path
+    """Folder of the workflow file: relative paths in params are relative to it."""
+    app_root: str | None = None
+    orchestrator: Literal["airflow", "cli"] = "cli"
+    event_stream: TextIO | None = None
+    """Where ``dativo_ingest`` writes job events (the CLI's stderr); ``None`` logs them."""
+
+    @property
+    def job_run_id(self) -> str:
+        """The run id a job records in its Iceberg commit, as the ingest operator builds it."""
+        return f"{self.dag_id}/{self.run_id}/{self.task_id}"
+
+    def resolve_path(self, raw: str) -> Path:
+        """A path written in the workflow file: relative to it, ``/app/`` re-rooted."""
+        return resolve_path(raw, self.base_dir, self.app_root)
+
+
+@dataclass
+class ParamsCheck:
+    """What a params model may use when a workflow file is loaded (pydantic validation context):
+    paths resolve like :meth:`WorkflowContext.resolve_path`, and files read are recorded in
+    ``inputs`` so the parse cache knows to re-parse when they change."""
+
+    base_dir: Path
+    app_root: str | None
+    tenant_id: str
+    inputs: list[Path]
+
+    def resolve(self, raw: str) -> Path:
+        return resolve_path(raw, self.base_dir, self.app_root)

@@ -1,0 +1,76 @@
+"""Write workflow files (and runners naming them) into a test's folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from airflow_provider_dativo.workflows import load_workflow_file
+from airflow_provider_dativo.workflows.runner import RunSummary, WorkflowRunner
+from airflow_provider_dativo.workflows.selection import select_tasks
+from tests.workflows import sample_workflows
+from tests.workflows.sample_workflows import REF
+
+
+def task(task_id: str, ref: str = "echo", *depends_on: str, **fields: Any) -> dict[str, Any]:
+    """A task calling ``tests.workflows.sample_workflows:<ref>`` when that function exists."""
+    return {
+        "id": task_id,
+        "workflow_ref": REF + ref if hasattr(sample_workflows, ref) else ref,
+        "depends_on": list(depends_on),
+        **fields,
+    }
+
+
+def write_workflow(path: Path, name: str, tasks: list[dict[str, Any]], **extra: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump({"name": name, "tenant_id": "acme", **extra, "tasks": tasks}, sort_keys=False)
+    )
+    return path
+
+
+def write_runner(path: Path, schedules: list[dict[str, Any]], **orchestrator: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    runner = {"runner": {"orchestrator": {"type": "airflow", "schedules": schedules, **orchestrator}}}
+    path.write_text(yaml.safe_dump(runner, sort_keys=False))
+    return path
+
+
+def run_cli(path: Path, tmp_path: Path, *, sleeps: list | None = None, **options: Any) -> RunSummary:
+    """Run a workflow file with the CLI runner; selection options go to ``select_tasks``."""
+    selecting = {k: options.pop(k) for k in ("only", "downstream", "exclude_tags") if k in options}
+    workflow = load_workflow_file(path)
+    runner = WorkflowRunner(
+        workflow,
+        events_path=tmp_path / "events.jsonl",
+        sleep=(sleeps.append if sleeps is not None else lambda s: None),
+        **options,
+    )
+    return runner.run(select_tasks(workflow, **selecting))
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+SEED_BRIEF_INPUTS = [  # what the seed example's third task receives: its param, then both upstreams' keys
+    "meeting_title",
+    "report__inputs",
+    "report__period",
+    "report__summary",
+    "sweep__items",
+    "sweep__summary",
+    "sweep__urgent",
+]
+
+DIAMOND = [  # a -> (b, c) -> d, and e independent
+    task("a"),
+    task("b", "echo", "a"),
+    task("c", "echo", "a"),
+    task("d", "echo", "b", "c"),
+    task("e"),
+]
