@@ -12,7 +12,7 @@ want="$(cat constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing airflow-provider-dativo and its pinned dependencies into .venv (log: .venv/install.log)"
   if ! { .venv/bin/python -m pip install --upgrade "pip>=24" \
-         && .venv/bin/python -m pip install -c constraints.txt -e '.[test]'; } > .venv/install.log 2>&1; then
+         && .venv/bin/python -m pip install -c constraints.txt -e '.[test,e2e]'; } > .venv/install.log 2>&1; then
     grep -v "^WARNING: Location" .venv/install.log | tail -40
     exit 1
   fi

@@ -1,4 +1,4 @@
-"""The ``dativo`` console script: run, validate, pools, export.
+"""The ``dativo`` console script: run, validate, pools, export, workflow plan|run.
 
 Commands print machine-readable output on stdout (JSON events, pools JSON) and human
 messages on stderr, and exit 0 (success), 1 (partial) or 2 (failure / invalid input).
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from airflow_provider_dativo.cli.workflow import add_workflow_parser, cmd_workflow
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
 from airflow_provider_dativo.config.paths import app_root_from_env
 
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_app_root(run)
 
     validate = sub.add_parser("validate", help="check a runner file and every file it references")
-    validate.add_argument("path", help="runner.yaml (or a single job YAML)")
+    validate.add_argument("path", help="runner.yaml (or a single job or workflow YAML)")
     _add_app_root(validate)
 
     pools = sub.add_parser("pools", help="print the tenant pools as JSON for `airflow pools import`")
@@ -57,14 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("runner_config", help="runner.yaml")
     export.add_argument("--out", required=True, help="folder for the DAG files")
     _add_app_root(export)
+    add_workflow_parser(sub, _add_app_root)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": cmd_run, "validate": cmd_validate, "pools": cmd_pools, "export": cmd_export}[
-        args.command
-    ]
+    handler = {
+        "run": cmd_run,
+        "validate": cmd_validate,
+        "pools": cmd_pools,
+        "export": cmd_export,
+        "workflow": cmd_workflow,
+    }[args.command]
     try:
         return handler(args)
     except DativoConfigError as exc:
@@ -107,6 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProblem], int]:
     """Every problem of a runner file (or job file) and the files it references."""
+    from airflow_provider_dativo.config.connectors import recipe_problems
     from airflow_provider_dativo.config.loader import load_asset, load_job, load_runner
     from airflow_provider_dativo.config.yaml_source import read_yaml
 
@@ -114,11 +121,18 @@ def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProbl
     if isinstance(data, dict) and "runner" not in data and "source_connector" in data:
         job = load_job(path, app_root=app_root)
         load_asset(job)
+        return recipe_problems(job), 1
+    if isinstance(data, dict) and "runner" not in data and "tasks" in data:
+        from airflow_provider_dativo.workflows.loader import load_workflow_file
+
+        load_workflow_file(path, app_root=app_root)  # a DAG-of-workflows file
         return [], 1
     plan = load_runner(path, app_root=app_root)
     problems = list(plan.problems)
     checked: set[Path] = set()
     for spec in plan.specs:
+        # the connector recipe (connectors/<name>.yaml) and the settings it gives the job
+        problems.extend(p for p in recipe_problems(spec.job) if p not in problems)
         if spec.job.asset_path in checked:
             continue
         checked.add(spec.job.asset_path)
@@ -139,7 +153,7 @@ def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProbl
             )
             if spec.job.asset_path.exists():
                 problems.extend(exc.problems)
-    return problems, len(plan.specs) + len(plan.failures)
+    return problems, len(plan.specs) + len(plan.workflows) + len(plan.failures)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -27,7 +27,6 @@ import pyarrow.compute as pc
 from pyiceberg.table import Table
 
 from airflow_provider_dativo.config.asset import Asset, AssetField
-from airflow_provider_dativo.config.job import FILE_CONNECTORS
 from airflow_provider_dativo.config.loader import ResolvedJob
 from airflow_provider_dativo.engine.errors import ConfigError
 from airflow_provider_dativo.engine.parsing import parse_text
@@ -70,9 +69,7 @@ def to_cursor_scalar(value: Any, cursor: AssetField) -> pa.Scalar:
 
 def cursor_spec(job: ResolvedJob, asset: Asset) -> CursorSpec | None:
     """The job's cursor, checked against the asset; ``None`` when the job is not incremental."""
-    if job.config.source_connector not in FILE_CONNECTORS:
-        return None
-    incremental = job.config.file_source().incremental
+    incremental = job.config.incremental_settings()
     if incremental is None:
         return None
     fields = {f.name: f for f in asset.fields}

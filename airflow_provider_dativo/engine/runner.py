@@ -10,10 +10,10 @@ A run goes through phases (:class:`_JobRun`): extract the source, select what is
 one Iceberg commit (:mod:`.batch`, :mod:`.commit`), so a retry of the same run id recognises
 its own commit and writes nothing (``already_committed`` in the metrics).
 
-Append jobs of file sources are streamed (:mod:`.streaming`): the phases run batch by batch,
+Append and overwrite jobs are streamed (:mod:`.streaming`): the phases run batch by batch,
 valid records are written as data files while the source is read, and one commit adds them
-all, so memory stays bounded whatever the input size. Overwrite and merge jobs read the whole
-source into memory (pyiceberg materialises those writes anyway).
+all, so memory stays bounded whatever the input size. Merge jobs read the whole source into
+memory (pyiceberg's upsert compares it with the table in memory anyway).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from pyiceberg.table.snapshots import Snapshot
 
 from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.config.errors import DativoConfigError
-from airflow_provider_dativo.config.job import FILE_CONNECTORS
 from airflow_provider_dativo.config.loader import ResolvedJob, load_asset
 from airflow_provider_dativo.engine.batch import Batch
 from airflow_provider_dativo.engine.commit import CommitOutcome, commit_with_retries
@@ -49,7 +48,12 @@ from airflow_provider_dativo.engine.quarantine import quarantine_table_name, rej
 from airflow_provider_dativo.engine.redaction import redact_logs
 from airflow_provider_dativo.engine.schema import iceberg_schema
 from airflow_provider_dativo.engine.secret_setup import SecretsLoader, prepare_secrets
-from airflow_provider_dativo.engine.sources.base import get_source
+from airflow_provider_dativo.engine.sources.base import (
+    BatchSource,
+    connector_of,
+    get_source,
+    with_connector_defaults,
+)
 from airflow_provider_dativo.engine.sources.files import FileSource, resolve_files
 from airflow_provider_dativo.engine.state import encode_cursor, find_run, run_status, write_mirror
 from airflow_provider_dativo.engine.streaming import StreamedLoad, Tally, snapshot_properties
@@ -143,6 +147,7 @@ def _run_job(
 
     try:
         with redact_logs(emitter.redactor):  # library log records are masked too
+            job = with_connector_defaults(job)  # a recipe's default may reference a secret
             job, _ = prepare_secrets(job, emitter, loader=secrets_loader)
             outcome = _execute(_JobRun(job, job_name, run_id, emitter, metrics, dativo_home))
     except JobFailed as exc:
@@ -189,11 +194,12 @@ def _execute(run: _JobRun) -> _Outcome:
 
     Nothing is written before validation passed: a strict failure leaves no trace in the
     catalog, and an incremental job only reads the table (its committed cursor) before then.
-    Append jobs take the streamed path (:meth:`_JobRun.stream_append`), with the same guarantees.
+    Append and overwrite jobs take the streamed path (:meth:`_JobRun.stream_load`), with the same
+    guarantees.
     """
     try:
         if run.streams():
-            return run.stream_append()
+            return run.stream_load()
         with trace_phase("extract") as span:
             raw = run.extract()
             records = run.select(raw)
@@ -247,10 +253,25 @@ class _JobRun:
         self.target = TargetTable(job, dativo_home)
 
     def extract(self) -> pa.Table:
-        """Every record of the source, shaped like the asset."""
-        raw = get_source(self.job, self.asset).read()
+        """Every record of the source, shaped like the asset; a database or API source of an
+        incremental job is asked only for the records beyond the committed cursor."""
+        source = get_source(self.job, self.asset, metrics=self.metrics.extra)
+        if isinstance(source, BatchSource):
+            raw = source.read(self._resume_after() if self.cursor is not None else None)
+        else:
+            raw = source.read()
         self.metrics.records_extracted = raw.num_rows
         return raw
+
+    def _resume_after(self) -> pa.Scalar | None:
+        """Where an incremental run starts (committed cursor, else ``start``); an earlier try's
+        commit stops the run before the source is read."""
+        assert self.cursor is not None
+        existing = self.target.existing_table()
+        if existing is not None and (done := find_run(existing, self.run_id)) is not None:
+            raise _AlreadyCommitted.of(done)
+        committed = committed_cursor_value(existing, self.cursor)
+        return committed if committed is not None else self.cursor.start
 
     def select(self, raw: pa.Table) -> pa.Table:
         """The records this run handles: all of them, or for an incremental job those beyond
@@ -327,19 +348,21 @@ class _JobRun:
             self._mirror_state(written.snapshot_id)
 
     def streams(self) -> bool:
-        """Append jobs of file sources are streamed (:mod:`.streaming`); other modes are not."""
-        return self.job.config.target.mode == "append" and self.job.config.source_connector in FILE_CONNECTORS
+        """Append and overwrite jobs are streamed (:mod:`.streaming`) unless the connector's
+        recipe switched streaming off; merge jobs are not (pyiceberg's upsert holds the records
+        in memory anyway)."""
+        mode = self.job.config.target.mode
+        return mode in ("append", "overwrite") and connector_of(self.job).capabilities.streaming
 
-    def stream_append(self) -> _Outcome:
-        """Every phase of an append job, streamed in one pass: batches are read, selected,
-        validated and written as data files as they come, then committed in one snapshot.
+    def stream_load(self) -> _Outcome:
+        """Every phase of an append or overwrite job, streamed in one pass: batches are read,
+        selected, validated and written as data files as they come, then committed at once.
         A strict run that meets an invalid record deletes its files and commits nothing; a
         table that does not exist yet is created only by that commit (:mod:`.creation`)."""
         with trace_phase("extract"):
-            source = get_source(self.job, self.asset)
-            if not isinstance(source, FileSource):  # pragma: no cover - streams() admits file sources only
-                raise JobFailed(f"source {source.describe()} cannot be streamed")
-            resolve_files(source.pattern)  # a missing input fails before the catalog is opened
+            source = get_source(self.job, self.asset, metrics=self.metrics.extra)
+            if isinstance(source, FileSource):
+                resolve_files(source.pattern)  # a missing input fails before the catalog is opened
             destination = self._load_destination()
             after = None
             if self.cursor is not None:
@@ -352,11 +375,18 @@ class _JobRun:
                         "cursor_after": _json_value(committed),
                     }
                 )
+            mode = self.job.config.target.mode
             load = StreamedLoad(
-                source, self.asset, self.cursor, after, run_id=self.run_id, job_name=self.job_name
+                source,
+                self.asset,
+                self.cursor,
+                after,
+                run_id=self.run_id,
+                job_name=self.job_name,
+                overwrite=mode == "overwrite",
             )
         strict = self.job.config.validation.mode == "strict"
-        with trace_phase("write", mode="append", table=self.target.table_id) as span:
+        with trace_phase("write", mode=mode, table=self.target.table_id) as span:
             tally, rejected = load.write(destination, keep_rejected=not strict, strict=strict)
             self._record_tally(tally)
             span.set_attributes({"records_valid": tally.valid, "records_invalid": tally.invalid})

@@ -22,8 +22,9 @@ go into the location the catalog will give it, and the one commit creates the ta
 
 Limits: JSON lines are read one file at a time (then validated and written in batches), and
 warn mode keeps the rejected records in memory until they are quarantined. Merge loads are
-not streamed: pyiceberg's upsert compares them with the table's records in memory anyway. Measured: a 5,000,000-row,
-540 MB customers CSV peaks at about 740 MiB RSS (see docs/performance.md).
+not streamed: pyiceberg's upsert compares them with the table's records in memory anyway.
+Measured: a 5,000,000-row, 540 MB customers CSV peaks at about 740 MiB RSS (see
+docs/performance.md).
 """
 
 from __future__ import annotations

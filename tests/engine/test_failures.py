@@ -52,13 +52,20 @@ def test_missing_optional_csv_column_is_null(ws) -> None:
     assert ws.rows()[0]["gift"] is None
 
 
-@pytest.mark.parametrize("connector", ["stripe", "hubspot", "postgres"])
-def test_unimplemented_connector(ws, connector: str) -> None:
-    run = ws.run(ws.job(connector=connector))
-    assert run.result.exit_code == 2
-    assert f"connector '{connector}' is not available in this version" in run.result.error
-    assert run.result.error_type == "ConnectorNotAvailable"
-    assert run.event_types == ["job_started", "tenant_inferred", "metrics_complete", "job_error"]
+@pytest.mark.parametrize(
+    ("connector", "problem"),
+    [
+        ("stripe", "source.object: required field is missing"),
+        ("hubspot", "source.object: required field is missing"),
+        ("postgres", "source: set exactly one of table or query"),
+    ],
+)
+def test_service_connector_settings_are_checked_when_the_job_loads(ws, connector: str, problem: str) -> None:
+    from airflow_provider_dativo.config.errors import DativoConfigError
+
+    with pytest.raises(DativoConfigError) as info:
+        ws.job(connector=connector)
+    assert problem in str(info.value) and "jobs/acme/job.yaml:" in str(info.value)
 
 
 def test_unreachable_catalog_is_a_retryable_connection_error(ws, tmp_path) -> None:
