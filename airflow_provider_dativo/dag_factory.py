@@ -19,11 +19,11 @@ import os
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, DeltaTriggerTimetable
 
 from airflow_provider_dativo.config.errors import DativoConfigError
-from airflow_provider_dativo.config.loader import RunnerPlan, load_runner
 from airflow_provider_dativo.config.paths import app_root_from_env
 from airflow_provider_dativo.dag_spec import (
     CONFIG_ERROR_TASK_ID,
@@ -39,6 +39,9 @@ from airflow_provider_dativo.parse_cache import CACHE_ENV, DagArguments, ParseCa
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, schedule_dag_args
 from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator
+
+if TYPE_CHECKING:
+    from airflow_provider_dativo.config.loader import RunnerPlan
 
 RUNNER_ENV = "DATIVO_RUNNER_CONFIG"
 
@@ -97,6 +100,8 @@ def build_dags(
     arguments = cache.load() if cache else None
     if arguments is None:
         started = time.time_ns()
+        from airflow_provider_dativo.config.loader import load_runner  # only when the cache misses
+
         plan = load_runner(runner_path, app_root=root)
         arguments = dag_arguments(plan, app_root=root)
         if cache:

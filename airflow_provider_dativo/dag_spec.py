@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dativo.config.loader import ScheduleFailure, ScheduleSpec
-from airflow_provider_dativo.config.retry import RetryConfig
-from airflow_provider_dativo.config.runner import Schedule
+if TYPE_CHECKING:  # a cached parse builds DAGs without loading any YAML or config model
+    from airflow_provider_dativo.config.loader import ScheduleFailure, ScheduleSpec
+    from airflow_provider_dativo.config.retry import RetryConfig
+    from airflow_provider_dativo.config.runner import Schedule
 
 INGEST_TASK_ID = "ingest"
 CONFIG_ERROR_TASK_ID = "config_error"

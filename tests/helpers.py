@@ -64,3 +64,13 @@ def airflow_dags_test(
     return subprocess.run(
         [sys.executable, "-m", "airflow", "dags", "test", dag_id], capture_output=True, text=True, env=env
     )
+
+
+def forbid_yaml(monkeypatch) -> None:
+    """Make any parse of the runner file fail the test (a warm parse cache must not parse)."""
+    from airflow_provider_dativo.config import loader
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the runner was parsed although the cache was valid")
+
+    monkeypatch.setattr(loader, "load_runner", fail)

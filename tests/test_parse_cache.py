@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_dativo import dag_factory
 from airflow_provider_dativo.dag_factory import build_dags
-from tests.helpers import make_deployment
+from tests.helpers import forbid_yaml, make_deployment
 from tests.test_export import comparable
 
 SCHEDULES = (
@@ -32,13 +31,6 @@ def deployment(tmp_path: Path) -> Path:
     runner = make_deployment(tmp_path / "deploy", schedules=SCHEDULES, job_extra=RETRY)
     age(runner, tmp_path / "deploy" / "jobs" / "acme" / "orders.yaml")
     return runner
-
-
-def forbid_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(*args, **kwargs):
-        raise AssertionError("the runner was parsed although the cache was valid")
-
-    monkeypatch.setattr(dag_factory, "load_runner", fail)
 
 
 def test_warm_parse_skips_yaml_and_builds_identical_dags(deployment, tmp_path, monkeypatch) -> None:

@@ -11,12 +11,11 @@ import pytest
 from airflow.sdk import CronTriggerTimetable, DeltaTriggerTimetable
 from airflow.serialization.serialized_objects import DagSerialization
 
-from airflow_provider_dativo import dag_factory
 from airflow_provider_dativo.cli.main import main
 from airflow_provider_dativo.dag_factory import build_dags
 from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator
 from tests.conftest import EXAMPLES
-from tests.helpers import make_deployment, write
+from tests.helpers import forbid_yaml, make_deployment, write
 from tests.test_export import comparable
 from tests.workflows.helpers import DIAMOND, task, write_runner, write_workflow
 
@@ -164,11 +163,8 @@ def test_parse_cache_serves_workflow_dags_and_sees_changed_module_files(tmp_path
     inputs = json.loads(next(cache.glob("*.json")).read_text())["inputs"]
     assert {p for p, _ in inputs} == {str(runner), str(flow), str(module), str(ORDERS_JOB)}
 
-    def fail(*args, **kwargs):
-        raise AssertionError("the runner was parsed although the cache was valid")
-
     with monkeypatch.context() as patched:
-        patched.setattr(dag_factory, "load_runner", fail)
+        forbid_yaml(patched)
         warm = build_dags(runner, cache_dir=cache)
     assert comparable(warm["wf"]) == comparable(cold["wf"])
     assert warm["wf"].task_dict["a"].retry_policy == cold["wf"].task_dict["a"].retry_policy
