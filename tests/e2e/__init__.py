@@ -1,0 +1,1 @@
+"""End-to-end tests on a real Airflow (PostgreSQL, api-server, scheduler, dag-processor)."""
