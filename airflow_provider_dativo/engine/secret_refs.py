@@ -4,9 +4,12 @@ Two forms, allowed at any depth of ``source`` and ``target.catalog``:
 
 - ``"${secret:NAME}"`` or ``"${secret:TENANT/NAME}"`` inside any string, alone or embedded
   (``postgresql://etl:${secret:PG_PASSWORD}@db/lake``); the value is inserted verbatim.
-- a mapping whose only keys are ``secret`` (the name) and optionally ``tenant`` and
-  ``conn_id`` (the Airflow connection to read it from, used only under Airflow):
-  ``api_key: {secret: STRIPE_API_KEY, conn_id: stripe_prod}``. The whole mapping becomes the
+- a mapping whose only keys are ``secret`` (the name) and optionally ``tenant``, ``conn_id``
+  (the Airflow connection to read it from, used only under Airflow) and ``field`` (which part
+  of that connection is the value: ``password``, ``extra``, ``login``, ``host`` or ``uri``, the
+  whole connection as a URI; default: its password, else its extra):
+  ``api_key: {secret: STRIPE_API_KEY, conn_id: stripe_prod}``,
+  ``dsn: {secret: PG_DSN, conn_id: analytics_db, field: uri}``. The whole mapping becomes the
   value. A mapping with any other key is ordinary settings, untouched.
 
 A ``${secret:`` that does not form a valid reference is an error rather than text passed
@@ -27,7 +30,9 @@ _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 STRING_REF = re.compile(r"\$\{secret:(?:(?P<tenant>" + _TENANT + r")/)?(?P<name>" + _NAME + r")\}")
 MARKER = "${secret:"
 TENANT = re.compile(f"^{_TENANT}$")
-MAPPING_KEYS = frozenset({"secret", "tenant", "conn_id"})
+MAPPING_KEYS = frozenset({"secret", "tenant", "conn_id", "field"})
+CONNECTION_FIELDS = ("password", "extra", "login", "host", "uri")
+"""Parts of an Airflow connection a reference's ``field`` may name."""
 
 
 class SecretRefError(ValueError):
@@ -48,6 +53,8 @@ class SecretRef:
     conn_id: str | None = None
     """The Airflow connection declared for this secret (read only under Airflow)."""
     location: str = ""
+    field: str | None = None
+    """The part of the Airflow connection that is the value (``None``: password, else extra)."""
 
     def tenant_or(self, own: str) -> str:
         return self.tenant or own
@@ -111,4 +118,10 @@ def mapping_ref(value: dict[Any, Any], location: str = "") -> SecretRef | None:
         raise SecretRefError(location, "'tenant' must be a tenant id: letters, digits, '_' or '-'")
     if conn_id is not None and (not isinstance(conn_id, str) or not conn_id):
         raise SecretRefError(location, "'conn_id' must be the id of an Airflow connection")
-    return SecretRef(name, tenant, conn_id, location)
+    field = value.get("field")
+    if field is not None and field not in CONNECTION_FIELDS:
+        raise SecretRefError(
+            location,
+            f"'field' must be one of {', '.join(CONNECTION_FIELDS)} (the part of the Airflow connection)",
+        )
+    return SecretRef(name, tenant, conn_id, location, field)

@@ -9,8 +9,10 @@ the image's fallback.
 Only the secrets a job references are looked up, each in the connection
 ``dativo_<tenant>_<name>`` (lower case; e.g. ``AIRFLOW_CONN_DATIVO_ACME_STRIPE_API_KEY``) or
 in the ``conn_id`` the reference declares. The value is the connection's password or, when
-it has none, its extra (e.g. a JSON key file). A missing default connection is not an error
-(the files may define the secret); a missing declared one is.
+it has none, its extra (e.g. a JSON key file); a reference's ``field`` picks another part,
+such as ``uri`` for a whole database connection (host, port, login, password, schema and
+extras as one URI). A missing default connection is not an error (the files may define the
+secret); a missing declared one is.
 """
 
 from __future__ import annotations
@@ -69,10 +71,10 @@ def _wanted_connections(job: ResolvedJob) -> dict[tuple[str, str], tuple[str, Se
             continue
         _check_declared_conn_id(job, ref)
         known = wanted.get(key)
-        if known is not None and known[2] and known[0] != ref.conn_id:
+        if known is not None and known[2] and (known[0], known[1].field) != (ref.conn_id, ref.field):
             raise SecretsError(
-                f"secret {ref.spelled()!r} is declared with two connections: "
-                f"{known[0]!r} (at {known[1].location}) and {ref.conn_id!r} (at {ref.location})"
+                f"secret {ref.spelled()!r} is declared with two connections or fields: "
+                f"{_declared(known[1])} (at {known[1].location}) and {_declared(ref)} (at {ref.location})"
             )
         wanted[key] = (ref.conn_id, ref, True)
     return wanted
@@ -103,13 +105,22 @@ def _connection_value(conn_id: str, ref: SecretRef, *, required: bool) -> str | 
         raise SecretsUnavailable(
             f"Airflow connection {conn_id!r} cannot be read: {type(exc).__name__}: {exc}"
         ) from None
-    value = conn.password or conn.extra
+    if ref.field is None:
+        value, wanted = conn.password or conn.extra, "neither a password nor an extra"
+    elif ref.field == "uri":
+        value, wanted = conn.get_uri(), "no URI"
+    else:
+        value, wanted = getattr(conn, ref.field), f"no {ref.field}"
     if not value:
         raise SecretsError(
-            f"Airflow connection {conn_id!r} (for secret {ref.spelled()!r}) has neither a password "
-            "nor an extra to take the value from"
+            f"Airflow connection {conn_id!r} (for secret {ref.spelled()!r}) has {wanted} "
+            "to take the value from"
         )
     return value
+
+
+def _declared(ref: SecretRef) -> str:
+    return f"{ref.conn_id!r}" + (f" field {ref.field!r}" if ref.field else "")
 
 
 def mask_in_airflow(values: Iterable[str]) -> None:

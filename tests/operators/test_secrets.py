@@ -62,6 +62,39 @@ def test_declared_connection_in_uri_form(tmp_path: Path, monkeypatch: pytest.Mon
     assert secrets["PG_PASSWORD"] == "s3cr@t-pw"
 
 
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("uri", "postgres://etl:s3cr%40t-pw@db.example:5433/lake?sslmode=require"),
+        ("login", "etl"),
+        ("host", "db.example"),
+        ("password", "s3cr@t-pw"),
+    ],
+)
+def test_field_picks_a_part_of_the_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str, expected: str
+) -> None:
+    conn_env(monkeypatch, "warehouse_db", "postgres://etl:s3cr%40t-pw@db.example:5433/lake?sslmode=require")
+    job = stripe_job(tmp_path, {"secret": "PG_DSN", "conn_id": "warehouse_db", "field": field})
+    assert airflow_secrets_loader(job)["PG_DSN"] == expected
+
+
+def test_a_missing_field_of_the_connection_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn_env(monkeypatch, "warehouse_db", {"conn_type": "generic", "password": "x-secret"})
+    job = stripe_job(tmp_path, {"secret": "PG_USER", "conn_id": "warehouse_db", "field": "login"})
+    with pytest.raises(SecretsError, match=r"'warehouse_db' .* has no login to take the value from"):
+        airflow_secrets_loader(job)
+
+
+def test_an_unknown_field_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    job = stripe_job(tmp_path, {"secret": "PG_DSN", "conn_id": "warehouse_db", "field": "schema"})
+    with pytest.raises(SecretsError, match=r"'field' must be one of password, extra, login, host, uri") as info:
+        airflow_secrets_loader(job)
+    assert "target.catalog.credential" in str(info.value)
+
+
 def test_connection_without_password_gives_its_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key_file = {"type": "service_account", "private_key": "-----BEGIN KEY-----abc"}
     conn_env(monkeypatch, "dativo_acme_gcp_key", {"conn_type": "google_cloud_platform", "extra": key_file})
@@ -85,7 +118,7 @@ def test_a_secret_declared_with_two_connections_is_an_error(tmp_path: Path) -> N
     }
     with pytest.raises(SecretsError) as info:
         airflow_secrets_loader(write_job(tmp_path, {"target": {"catalog": catalog}}))
-    assert "secret 'PG_PASSWORD' is declared with two connections: 'pg_a'" in str(info.value)
+    assert "secret 'PG_PASSWORD' is declared with two connections or fields: 'pg_a'" in str(info.value)
     assert "(at target.catalog.credential) and 'pg_b' (at target.catalog.token)" in str(info.value)
 
 

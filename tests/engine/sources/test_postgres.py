@@ -271,3 +271,30 @@ def test_recipe_without_pushdown_reads_everything_and_the_engine_selects(
     # all four rows came from the database; the engine dropped the three loaded before
     assert second.result.metrics["records_skipped_by_cursor"] == 3
     assert second.result.metrics["records_extracted"] == 1
+
+
+def test_a_whole_airflow_connection_as_the_dsn(
+    deployment, pg, orders, monkeypatch, postgres_server, database
+):
+    """`field: uri` takes host, port, login, password and schema from one Airflow connection."""
+    from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
+
+    connection = {
+        "conn_type": "postgres",
+        "host": postgres_server.host,
+        "port": postgres_server.port,
+        "login": postgres_server.user,
+        "password": PASSWORD,
+        "schema": database,
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_ANALYTICS_DB", json.dumps(connection))
+    source = {
+        "dsn": {"secret": "PG_DSN", "conn_id": "analytics_db", "field": "uri"},
+        "table": f"public.{orders}",
+    }
+    job = deployment.job("postgres", source, asset="shop_orders", table="shop_orders")
+    run = deployment.run(job, secrets_loader=airflow_secrets_loader)
+    assert run.result.exit_code == 0, run.result.error
+    assert run.result.metrics["records_valid"] == 3
+    loaded = next(e for e in run.events if e["event_type"] == "secrets_loaded")
+    assert loaded["sources"]["connections"] == 1
