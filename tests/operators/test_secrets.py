@@ -90,7 +90,9 @@ def test_a_missing_field_of_the_connection_is_an_error(
 
 def test_an_unknown_field_is_refused_with_the_known_ones(tmp_path: Path) -> None:
     job = stripe_job(tmp_path, {"secret": "PG_DSN", "conn_id": "warehouse_db", "field": "schema"})
-    with pytest.raises(SecretsError, match=r"'field' must be one of password, extra, login, host, uri") as info:
+    with pytest.raises(
+        SecretsError, match=r"'field' must be one of password, extra, login, host, uri"
+    ) as info:
         airflow_secrets_loader(job)
     assert "target.catalog.credential" in str(info.value)
 
