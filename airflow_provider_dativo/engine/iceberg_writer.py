@@ -7,9 +7,12 @@ snapshot properties, so a table's history says which run wrote what and how far 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,12 +78,36 @@ def open_catalog(target: TargetSettings, dativo_home: str | os.PathLike[str] | N
     """Load the catalog; any failure is reported as unreachable (retryable)."""
     properties = catalog_settings(target, dativo_home)
     try:
-        return load_catalog(target.catalog_name, **properties)
+        with _sqlite_setup_lock(properties):
+            return load_catalog(target.catalog_name, **properties)
     except Exception as exc:
         raise CatalogUnavailable(
             f"Iceberg catalog {target.catalog_name!r}{_describe(properties)} cannot be reached: "
             f"{type(exc).__name__}: {exc} ({_RETRY_HINT})"
         ) from exc
+
+
+@contextlib.contextmanager
+def _sqlite_setup_lock(properties: dict[str, Any]) -> Iterator[None]:
+    """Hold an exclusive file lock beside a sqlite catalog's database while it is opened.
+
+    pyiceberg's ``SqlCatalog`` creates its tables when they are missing, by checking and then
+    creating: two processes opening a new database at once (two tenants' first runs started by
+    the same scheduler tick) both try, and one fails with ``table iceberg_tables already
+    exists``. The lock serialises only that set-up; commits are not affected.
+    """
+    uri = str(properties.get("uri", ""))
+    if not uri.startswith("sqlite:///") or ":memory:" in uri:
+        yield
+        return
+    database = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def ensure_namespace(catalog: Catalog, namespace: str) -> None:
