@@ -101,7 +101,9 @@ def _sqlite_setup_lock(properties: dict[str, Any]) -> Iterator[None]:
         yield
         return
     database = Path(uri.removeprefix("sqlite:///").split("?", 1)[0])
-    database.parent.mkdir(parents=True, exist_ok=True)
+    if not database.parent.is_dir():  # sqlite will report the missing folder; create nothing
+        yield
+        return
     with open(f"{database}.lock", "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
