@@ -251,6 +251,8 @@ class _JobRun:
         self.asset = _load_asset(job)
         self.cursor = cursor_spec(job, self.asset)
         self.target = TargetTable(job, dativo_home)
+        self._committed: pa.Scalar | None = None
+        self._committed_read = False
 
     def extract(self) -> pa.Table:
         """Every record of the source, shaped like the asset; a database or API source of an
@@ -267,21 +269,27 @@ class _JobRun:
         """Where an incremental run starts (committed cursor, else ``start``); an earlier try's
         commit stops the run before the source is read."""
         assert self.cursor is not None
-        existing = self.target.existing_table()
-        if existing is not None and (done := find_run(existing, self.run_id)) is not None:
-            raise _AlreadyCommitted.of(done)
-        committed = committed_cursor_value(existing, self.cursor)
+        committed = self._committed_cursor()
         return committed if committed is not None else self.cursor.start
+
+    def _committed_cursor(self) -> pa.Scalar | None:
+        """The cursor the table holds, read once per run without creating anything; an earlier
+        try's commit of this run id stops the run."""
+        assert self.cursor is not None
+        if not self._committed_read:
+            existing = self.target.existing_table()
+            if existing is not None and (done := find_run(existing, self.run_id)) is not None:
+                raise _AlreadyCommitted.of(done)
+            self._committed = committed_cursor_value(existing, self.cursor)
+            self._committed_read = True
+        return self._committed
 
     def select(self, raw: pa.Table) -> pa.Table:
         """The records this run handles: all of them, or for an incremental job those beyond
         the cursor its table holds (read without creating anything)."""
         if self.cursor is None:
             return raw
-        existing = self.target.existing_table()
-        if existing is not None and (done := find_run(existing, self.run_id)) is not None:
-            raise _AlreadyCommitted.of(done)
-        committed = committed_cursor_value(existing, self.cursor)
+        committed = self._committed_cursor()
         selection = select_newer(raw, self.cursor, committed if committed is not None else self.cursor.start)
         self.metrics.records_extracted = selection.records.num_rows
         self.metrics.extra.update(
