@@ -87,6 +87,14 @@ class _Unresolved(Exception):
     """The commit outcome was unknown and the refreshed table does not show it: try again."""
 
 
+def commit_wait() -> wait_exponential_jitter:
+    """The pause between commit attempts: exponential from 0.1 s, at most 2 s, with jitter so
+    racing writers do not collide again."""
+    return wait_exponential_jitter(
+        initial=WAIT_INITIAL_SECONDS, max=WAIT_MAX_SECONDS, jitter=WAIT_INITIAL_SECONDS
+    )
+
+
 def isolated_transaction(table: Table) -> tuple[Table, Transaction]:
     """A transaction on a private copy of ``table`` whose pyiceberg-internal commit retry is off.
 
@@ -251,9 +259,7 @@ def commit_with_retries(
 
     retrying = Retrying(
         stop=stop_after_attempt(COMMIT_ATTEMPTS),
-        wait=wait_exponential_jitter(
-            initial=WAIT_INITIAL_SECONDS, max=WAIT_MAX_SECONDS, jitter=WAIT_INITIAL_SECONDS
-        ),
+        wait=commit_wait(),
         retry=retry_if_exception_type((CommitFailedException, ValidationException, _Unresolved)),
         before_sleep=_log_retry,
         reraise=True,

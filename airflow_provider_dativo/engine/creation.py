@@ -24,14 +24,13 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError
 from pyiceberg.schema import Schema
 from pyiceberg.table import CreateTableTransaction, StagedTable, Table, Transaction
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from airflow_provider_dativo.engine.commit import (
     COMMIT_ATTEMPTS,
-    WAIT_INITIAL_SECONDS,
-    WAIT_MAX_SECONDS,
     CommitOutcome,
     StagedChanges,
+    commit_wait,
     delete_files,
     staged_changes,
 )
@@ -66,9 +65,12 @@ class CreationUnresolved(WriteError):
     proves such a commit can never land (an orphan file costs storage, never correctness)."""
 
 
-def create_with_first_load(catalog: Catalog, staged: StagedTable, *, stage: StageNew) -> CommitOutcome | None:
-    """Create ``staged`` with the load ``stage`` adds, in one commit; ``None`` when the table was
-    created by someone else first (commit to it then, as to any existing table).
+def create_with_first_load(
+    catalog: Catalog, staged: StagedTable, *, stage: StageNew
+) -> tuple[CommitOutcome | None, int]:
+    """Create ``staged`` with the load ``stage`` adds, in one commit; returns the outcome, or
+    ``None`` when the table was created by someone else first (commit to it then, as to any
+    existing table), and the number of attempts.
 
     An unknown outcome (a lost response, ``CommitStateUnknownException``) is resolved by
     looking the table up: it is there with this run's snapshot (it landed), there without it
@@ -100,9 +102,7 @@ def create_with_first_load(catalog: Catalog, staged: StagedTable, *, stage: Stag
 
     retrying = Retrying(
         stop=stop_after_attempt(COMMIT_ATTEMPTS),
-        wait=wait_exponential_jitter(
-            initial=WAIT_INITIAL_SECONDS, max=WAIT_MAX_SECONDS, jitter=WAIT_INITIAL_SECONDS
-        ),
+        wait=commit_wait(),
         retry=retry_if_exception_type(_Unresolved),
         reraise=True,
     )

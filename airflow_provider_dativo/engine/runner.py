@@ -412,7 +412,6 @@ class _JobRun:
                 tally,
                 snapshot_properties(self.run_id, self.job_name, status),
                 catalog=self.target.catalog,
-                reopen=self.target.existing_table,
             )
             self._record_commit(outcome, load.staged_cursor)
             span.set_attributes(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import itertools
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,7 +52,7 @@ from pyiceberg.table.metadata import TableMetadata
 from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.engine.commit import CommitOutcome, commit_with_retries, delete_files
 from airflow_provider_dativo.engine.creation import CreationUnresolved, create_with_first_load
-from airflow_provider_dativo.engine.errors import SourceError, WriteError
+from airflow_provider_dativo.engine.errors import SourceError
 from airflow_provider_dativo.engine.evolution import SchemaChange, apply_changes, plan_changes
 from airflow_provider_dativo.engine.iceberg_writer import conform, has_rows
 from airflow_provider_dativo.engine.incremental import (
@@ -331,7 +331,6 @@ class StreamedLoad:
         properties: dict[str, str],
         *,
         catalog: Catalog,
-        reopen: Callable[[], Table | None],
     ) -> CommitOutcome:
         """Commit every data file in one snapshot, exactly once per run id (see :mod:`.commit`);
         a staged table is created by this commit (see :mod:`.creation`), unless another writer
@@ -351,11 +350,11 @@ class StreamedLoad:
                 raise
             if created is not None:
                 return created
-            existing = reopen()
-            if existing is None:  # pragma: no cover - it was there a moment ago
+            try:
+                table = catalog.load_table(table.name())
+            except BaseException:
                 self.discard(table, self.files)
-                raise WriteError(f"table {'.'.join(table.name())} vanished while this load was committed")
-            table = existing
+                raise
         outcome = commit_with_retries(
             table,
             run_id=self.run_id,
