@@ -67,18 +67,24 @@ def to_cursor_scalar(value: Any, cursor: AssetField) -> pa.Scalar:
     return typed[0]
 
 
+def asset_cursor_field(asset: Asset, name: str) -> AssetField:
+    """The asset field ``source.incremental.cursor_field`` names."""
+    fields = {f.name: f for f in asset.fields}
+    found = fields.get(name)
+    if found is None:
+        raise ConfigError(
+            f"source.incremental.cursor_field {name!r} is not a field of asset {asset.name!r} "
+            f"(fields: {', '.join(fields)})"
+        )
+    return found
+
+
 def cursor_spec(job: ResolvedJob, asset: Asset) -> CursorSpec | None:
     """The job's cursor, checked against the asset; ``None`` when the job is not incremental."""
     incremental = job.config.incremental_settings()
     if incremental is None:
         return None
-    fields = {f.name: f for f in asset.fields}
-    cursor = fields.get(incremental.cursor_field)
-    if cursor is None:
-        raise ConfigError(
-            f"source.incremental.cursor_field {incremental.cursor_field!r} is not a field of asset "
-            f"{asset.name!r} (fields: {', '.join(fields)})"
-        )
+    cursor = asset_cursor_field(asset, incremental.cursor_field)
     if cursor.type == "boolean":
         raise ConfigError(
             f"source.incremental.cursor_field {cursor.name!r} is boolean; a cursor must be a number, "

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from airflow_provider_dativo.config.asset import Asset, AssetField
 from airflow_provider_dativo.engine.errors import ConfigError
+from airflow_provider_dativo.engine.incremental import asset_cursor_field
 from airflow_provider_dativo.engine.sources.records import EPOCH
 
 CURSOR_TYPES = ("timestamp", "long")
@@ -21,13 +22,7 @@ CURSOR_TYPES = ("timestamp", "long")
 
 def cursor_field(asset: Asset, name: str, service: str) -> AssetField:
     """The asset field ``source.incremental.cursor_field`` names, checked to be usable."""
-    fields = {f.name: f for f in asset.fields}
-    found = fields.get(name)
-    if found is None:
-        raise ConfigError(
-            f"source.incremental.cursor_field {name!r} is not a field of asset {asset.name!r} "
-            f"(fields: {', '.join(fields)})"
-        )
+    found = asset_cursor_field(asset, name)
     if found.type not in CURSOR_TYPES:
         raise ConfigError(
             f"source.incremental.cursor_field {name!r} is {found.type}; a {service} cursor is a timestamp "
