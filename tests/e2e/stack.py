@@ -44,6 +44,8 @@ import httpx
 import psutil
 import yaml
 
+from tests.support.postgres import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yaml"
 COMMON = "x-airflow-common"
@@ -138,12 +140,6 @@ def service_command(
     command = compose["services"][service]["command"]
     arguments = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
     return [interpolate(argument, variables or {}) for argument in arguments]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_is_free(port: int) -> bool:
