@@ -43,6 +43,36 @@ class Run:
         return [e["event_type"] for e in self.events]
 
 
+def run_capturing_events(
+    job, *, home: Path, run_id: str | None, job_name: str, secrets_loader: Any = None
+) -> Run:
+    """``run_job`` with the embedded catalog under ``home``, its events captured."""
+    from airflow_provider_dativo.engine.events import EventEmitter
+    from airflow_provider_dativo.engine.runner import run_job
+
+    stream = io.StringIO()
+    emitter = EventEmitter(job_name=job_name, tenant_id=job.tenant_id, run_id=run_id, stream=stream)
+    result = run_job(
+        job,
+        job_name=job_name,
+        run_id=run_id,
+        emitter=emitter,
+        dativo_home=str(home),
+        secrets_loader=secrets_loader,
+    )
+    return Run(result, [json.loads(line) for line in stream.getvalue().splitlines()])
+
+
+def embedded_catalog(home: Path):
+    """The embedded sqlite catalog under ``home``, as the engine opens it by default."""
+    from pyiceberg.catalog import load_catalog
+
+    home.mkdir(parents=True, exist_ok=True)  # a run that failed early never created it
+    return load_catalog(
+        "dativo", type="sql", uri=f"sqlite:///{home}/catalog.db", warehouse=f"file://{home}/warehouse"
+    )
+
+
 @dataclass
 class Workspace:
     root: Path
@@ -96,25 +126,10 @@ class Workspace:
         return load_job(job_path)
 
     def run(self, job, *, run_id: str | None = "run-1", job_name: str = "orders_job") -> Run:
-        from airflow_provider_dativo.engine.events import EventEmitter
-        from airflow_provider_dativo.engine.runner import run_job
-
-        stream = io.StringIO()
-        emitter = EventEmitter(job_name=job_name, tenant_id=job.tenant_id, run_id=run_id, stream=stream)
-        result = run_job(job, job_name=job_name, run_id=run_id, emitter=emitter, dativo_home=str(self.home))
-        events = [json.loads(line) for line in stream.getvalue().splitlines()]
-        return Run(result, events)
+        return run_capturing_events(job, home=self.home, run_id=run_id, job_name=job_name)
 
     def catalog(self):
-        from pyiceberg.catalog import load_catalog
-
-        self.home.mkdir(parents=True, exist_ok=True)  # a run that failed early never created it
-        return load_catalog(
-            "dativo",
-            type="sql",
-            uri=f"sqlite:///{self.home}/catalog.db",
-            warehouse=f"file://{self.home}/warehouse",
-        )
+        return embedded_catalog(self.home)
 
     def create_table(self, identifier: str = "acme.orders"):
         """The job's table, created empty from the asset (as an earlier run would have)."""

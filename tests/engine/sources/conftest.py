@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.engine.conftest import Run
+from tests.engine.conftest import Run, embedded_catalog, run_capturing_events
 
 
 @dataclass
@@ -65,32 +64,13 @@ class Deployment:
         return load_job(self.write(f"jobs/acme/{name}.yaml", document))
 
     def run(self, job, *, run_id: str | None = None, secrets_loader=None) -> Run:
-        from airflow_provider_dativo.engine.events import EventEmitter
-        from airflow_provider_dativo.engine.runner import run_job
-
         run_id = run_id or f"run-{uuid.uuid4().hex[:8]}"
-        stream = io.StringIO()
-        emitter = EventEmitter(job_name="job", tenant_id=job.tenant_id, run_id=run_id, stream=stream)
-        result = run_job(
-            job,
-            job_name="job",
-            run_id=run_id,
-            emitter=emitter,
-            dativo_home=str(self.home),
-            secrets_loader=secrets_loader,
+        return run_capturing_events(
+            job, home=self.home, run_id=run_id, job_name="job", secrets_loader=secrets_loader
         )
-        return Run(result, [json.loads(line) for line in stream.getvalue().splitlines()])
 
     def table(self, identifier: str):
-        from pyiceberg.catalog import load_catalog
-
-        catalog = load_catalog(
-            "dativo",
-            type="sql",
-            uri=f"sqlite:///{self.home}/catalog.db",
-            warehouse=f"file://{self.home}/warehouse",
-        )
-        return catalog.load_table(identifier)
+        return embedded_catalog(self.home).load_table(identifier)
 
     def rows(self, identifier: str, key: str) -> list[dict[str, Any]]:
         return sorted(self.table(identifier).scan().to_arrow().to_pylist(), key=lambda r: r[key])
