@@ -398,14 +398,21 @@ def format_table(summary: list[dict[str, Any]], markdown: bool) -> str:
                 f"{row['best_vs_best']:.2f}x",
             ]
         )
+    return render_table(header, body, markdown=markdown, text_columns=2)
+
+
+def render_table(header: list[str], body: list[list[str]], *, markdown: bool, text_columns: int) -> str:
+    """``body`` under ``header`` as markdown, or as aligned text; the first ``text_columns``
+    columns are left-aligned, the numbers after them right-aligned."""
     if markdown:
-        align = ["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]
+        align = ["---"] * text_columns + ["---:"] * (len(header) - text_columns)
         return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, align, *body])
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     lines = [header, ["-" * w for w in widths], *body]
     return "\n".join(
         "  ".join(
-            c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            c.ljust(w) if i < text_columns else c.rjust(w)
+            for i, (c, w) in enumerate(zip(line, widths, strict=True))
         )
         for line in lines
     )
@@ -430,25 +437,35 @@ def environment() -> dict[str, str]:
     }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def benchmark_parser(description: str, *, child_args: int) -> argparse.ArgumentParser:
+    """The options every ingest benchmark takes (rows, rounds, output, work directory)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=int, default=1_000_000, help="records to generate (default 1,000,000)")
     parser.add_argument("--repeats", type=int, default=3, help="rounds; every variant runs once per round")
     parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser.add_argument("--json", metavar="FILE", help="also write every run to FILE")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--child", nargs=child_args, help=argparse.SUPPRESS)
+    return parser
+
+
+def checked_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if args.rows < 1 or args.repeats < 1:
+        parser.error("--rows and --repeats must be at least 1")
+    return args
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = benchmark_parser(__doc__.split("\n\n")[0], child_args=4)
     parser.add_argument(
         "--profile",
         action="store_true",
         help="also cProfile one dativo run per format and print the top functions",
     )
     parser.add_argument("--profile-top", type=int, default=25, help="functions listed by --profile")
-    parser.add_argument("--json", metavar="FILE", help="also write every run to FILE")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.rows < 1 or args.repeats < 1:
-        parser.error("--rows and --repeats must be at least 1")
-    return args
+    return checked_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,9 +62,12 @@ from ingest_throughput import (
     DOMAINS,
     FIRST_NAMES,
     LAST_NAMES,
+    benchmark_parser,
+    checked_args,
     committed_rows,
     dativo_command,
     environment,
+    render_table,
     run_measured,
 )
 
@@ -259,16 +262,7 @@ def report(runs: list[dict[str, Any]], variants: list[str], rows: int, markdown:
                 f"{min(seconds) / min(base):.2f}x",
             ]
         )
-    if markdown:
-        rule = ["---"] + ["---:"] * (len(header) - 1)
-        return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, rule, *lines])
-    widths = [max(len(cells[i]) for cells in [header, *lines]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-        for cells in [header, ["-" * w for w in widths], *lines]
-    )
+    return render_table(header, lines, markdown=markdown, text_columns=1)
 
 
 def start_server(work: Path) -> tuple[str, Any]:
@@ -280,19 +274,9 @@ def start_server(work: Path) -> tuple[str, Any]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="records to generate (default 1,000,000)")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds; every variant runs once per round")
+    parser = benchmark_parser(__doc__.split("\n\n")[0], child_args=3)
     parser.add_argument("--dsn", help="postgresql:// URI of a server to use (default: start a throwaway one)")
-    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
-    parser.add_argument("--json", metavar="FILE", help="also write every run to FILE")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.rows < 1 or args.repeats < 1:
-        parser.error("--rows and --repeats must be at least 1")
-    return args
+    return checked_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
