@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from pyiceberg.schema import Schema
 from pyiceberg.table import StagedTable, Table
 from pyiceberg.table.snapshots import Snapshot
 
@@ -319,7 +318,7 @@ class _JobRun:
     def write(self, records: pa.Table, report: ValidationReport, problem: str | None) -> _Outcome:
         """Create or evolve the table, quarantine rejected records, commit the batch exactly once."""
         batch = self._batch(report)
-        table = self._ready_table(batch.asset_schema)
+        table = self._ready_table(self.target.prepare(batch.asset_schema))
         batch.schema_changes(table)  # refuse an incompatible table before writing anything
         if problem:
             problem += self._quarantine(records, report)
@@ -329,16 +328,16 @@ class _JobRun:
             return _Outcome(EXIT_PARTIAL, "partial", problem, ValidationFailed.error_type)
         return _Outcome(EXIT_SUCCESS, "success")
 
-    def _ready_table(self, asset_schema: Schema) -> Table:
-        """Open or create the table (``infra_validated``); an earlier try's commit stops the run."""
-        table = self.target.prepare(asset_schema)
+    def _ready_table(self, table: Table) -> Table:
+        """Announce the opened (or staged) table (``infra_validated``); an earlier try's commit
+        of this run id stops the run."""
         self.emitter.emit(
             "infra_validated",
             message=f"catalog {self.target.catalog_name!r} reachable; table {self.target.table_id} ready",
             catalog=self.target.catalog_name,
             table=self.target.table_id,
         )
-        if (done := find_run(table, self.run_id)) is not None:
+        if not isinstance(table, StagedTable) and (done := find_run(table, self.run_id)) is not None:
             raise _AlreadyCommitted.of(done)
         return table
 
@@ -422,19 +421,10 @@ class _JobRun:
         return _Outcome(EXIT_SUCCESS, "success")
 
     def _load_destination(self) -> Table:
-        """The table a streamed load writes into (``infra_validated``): the existing one (whether
-        it can take the asset's records is checked before any record is read), or a staged one
-        the commit will create. An earlier try's commit stops the run."""
-        table = self.target.existing_or_staged(iceberg_schema(self.asset))
-        self.emitter.emit(
-            "infra_validated",
-            message=f"catalog {self.target.catalog_name!r} reachable; table {self.target.table_id} ready",
-            catalog=self.target.catalog_name,
-            table=self.target.table_id,
-        )
-        if not isinstance(table, StagedTable) and (done := find_run(table, self.run_id)) is not None:
-            raise _AlreadyCommitted.of(done)
-        return table
+        """The table a streamed load writes into: the existing one (whether it can take the
+        asset's records is checked before any record is read), or a staged one the commit will
+        create."""
+        return self._ready_table(self.target.existing_or_staged(iceberg_schema(self.asset)))
 
     def _record_tally(self, tally: Tally) -> None:
         self.metrics.records_extracted = tally.total if self.cursor is not None else tally.read
