@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TextIO
 
@@ -50,6 +50,9 @@ class ParamsCheck:
     app_root: str | None
     tenant_id: str
     inputs: list[Path]
+    config_files: list[Path] = field(default_factory=list)
+    """The files this task's configuration comes from (a job file and its asset): part of the
+    task's definition for ``dativo workflow run --changed``."""
 
     def resolve(self, raw: str) -> Path:
         return resolve_path(raw, self.base_dir, self.app_root)

@@ -52,6 +52,31 @@ def takes_context(func: WorkflowFunction) -> bool:
     )
 
 
+def takes_keywords(func: WorkflowFunction) -> bool:
+    """``func(**params)``: no positional parameter, only keywords (``**params`` or keyword-only
+    ones), so the params are passed as keyword arguments."""
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    keyword_kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD)
+    return bool(parameters) and all(p.kind in keyword_kinds for p in parameters)
+
+
+def call_workflow(func: WorkflowFunction, params: dict[str, Any], context: WorkflowContext) -> Any:
+    """Call ``func`` the way it is written: ``f(params)``, ``f(params, context)`` or
+    ``f(**params)`` (which also gets ``context=`` when it names a keyword ``context``)."""
+    if not takes_keywords(func):
+        return func(params, context) if takes_context(func) else func(params)
+    if "context" not in inspect.signature(func).parameters:
+        return func(**params)
+    if "context" in params:
+        raise FatalWorkflowError(
+            "a param named 'context' clashes with the context keyword of the workflow function; rename it"
+        )
+    return func(**params, context=context)
+
+
 def run_workflow_task(
     ref: str, modules: list[str], params: dict[str, Any], context: WorkflowContext
 ) -> dict[str, Any]:
@@ -64,9 +89,7 @@ def run_workflow_task(
         definition = load_workflow(ref, modules)
     except (WorkflowLookupError, ImportError) as exc:
         raise FatalWorkflowError(f"workflow {ref!r} cannot be loaded: {exc}") from exc
-    func = definition.func
-    result = func(params, context) if takes_context(func) else func(params)
-    return checked_result(ref, result)
+    return checked_result(ref, call_workflow(definition.func, params, context))
 
 
 def checked_result(ref: str, result: Any) -> dict[str, Any]:

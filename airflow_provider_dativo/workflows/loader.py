@@ -11,7 +11,7 @@ runner both start from the :class:`LoadedWorkflow` this returns.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -42,6 +42,8 @@ class LoadedWorkflow:
     inputs: list[Path]
     """Files the load read: this file, module files, job files named in params."""
     app_root: str | None
+    config_files: dict[str, list[Path]] = field(default_factory=dict)
+    """task id -> the files its params name as configuration (a job file and its asset)."""
 
     @property
     def name(self) -> str:
@@ -115,7 +117,8 @@ def _load(path: Path, app_root: str | None, inputs: list[Path]) -> LoadedWorkflo
             CycleDetectedError.describe(spec.name, cycle),
         )
     modules = _import_modules(spec, path, app_root, problems, inputs)
-    unknown = _check_refs(spec, path, app_root, problems, inputs)
+    config_files: dict[str, list[Path]] = {}
+    unknown = _check_refs(spec, path, app_root, problems, inputs, config_files)
     if cycle:
         raise CycleDetectedError(problems.items, dag_name=spec.name, cycle=cycle)
     if unknown:
@@ -123,7 +126,9 @@ def _load(path: Path, app_root: str | None, inputs: list[Path]) -> LoadedWorkflo
     if problems.items:
         raise DativoConfigError(problems.items)
     unique_inputs = list(dict.fromkeys(inputs))
-    return LoadedWorkflow(path, spec, order, ancestors(graph, order), modules, unique_inputs, app_root)
+    return LoadedWorkflow(
+        path, spec, order, ancestors(graph, order), modules, unique_inputs, app_root, config_files
+    )
 
 
 def _check_ids(spec: WorkflowFile, problems: _Problems) -> None:
@@ -165,12 +170,19 @@ def _import_modules(
 
 
 def _check_refs(
-    spec: WorkflowFile, path: Path, app_root: str | None, problems: _Problems, inputs: list[Path]
+    spec: WorkflowFile,
+    path: Path,
+    app_root: str | None,
+    problems: _Problems,
+    inputs: list[Path],
+    config_files: dict[str, list[Path]],
 ) -> list[tuple[str, list[str]]]:
-    """Resolve every reference and check params; returns the unknown refs with the known names."""
+    """Resolve every reference and check params; returns the unknown refs with the known names.
+    ``config_files`` receives, per task, the configuration files its params name."""
     unknown = []
-    check = ParamsCheck(path.parent, app_root, spec.tenant_id, inputs)
     for index, task in enumerate(spec.tasks):
+        check = ParamsCheck(path.parent, app_root, spec.tenant_id, inputs)
+        config_files[task.id] = check.config_files
         try:
             definition = registry.resolve(task.workflow_ref)
         except registry.WorkflowLookupError as exc:

@@ -5,6 +5,10 @@ Airflow (:mod:`.execution`), is retried with tenacity after exactly the delays A
 retry policy uses, and emits the seeds' orchestrator events. After a failure the run stops;
 with ``continue_on_error`` it goes on, skipping only the tasks that depend on the failure
 (directly or through others) while independent branches run.
+
+With a :class:`~.run_modes.RunPlan` some tasks are ``cached``: they do not run, and the result
+the state file holds for them is their payload downstream. With a
+:class:`~.state_recorder.StateRecorder` every step is written to the state file as it happens.
 """
 
 from __future__ import annotations
@@ -14,70 +18,29 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, TextIO
+from typing import Any, TextIO
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from airflow_provider_dativo.engine.events import utc_timestamp
 from airflow_provider_dativo.workflows.context import WorkflowContext
 from airflow_provider_dativo.workflows.errors import FatalWorkflowError
 from airflow_provider_dativo.workflows.events import EventLog
 from airflow_provider_dativo.workflows.events import events_path as events_path_of
 from airflow_provider_dativo.workflows.execution import payload_params, run_workflow_task
 from airflow_provider_dativo.workflows.loader import LoadedWorkflow
+from airflow_provider_dativo.workflows.progress import Progress
+from airflow_provider_dativo.workflows.results import EXIT_FAILURE, EXIT_OK, RunSummary, TaskResult, rows_of
+from airflow_provider_dativo.workflows.run_modes import RunPlan
 from airflow_provider_dativo.workflows.selection import Selection
 from airflow_provider_dativo.workflows.spec import WorkflowTask
+from airflow_provider_dativo.workflows.state_recorder import StateRecorder
 
-EXIT_OK, EXIT_FAILURE = 0, 2
-Status = Literal["success", "failed", "skipped"]
-
-
-@dataclass
-class TaskResult:
-    task_id: str
-    status: Status
-    attempts: int = 0
-    duration_seconds: float = 0.0
-    output: dict[str, Any] | None = None
-    error: str | None = None
-    reason: str | None = None
-    """Why a skipped task did not run."""
+__all__ = ["EXIT_FAILURE", "EXIT_OK", "RunSummary", "TaskResult", "WorkflowRunner"]
 
 
-@dataclass
-class RunSummary:
-    """What ``dativo workflow run`` prints: totals, duration and every task's result."""
-
-    dag_name: str
-    tenant_id: str
-    run_id: str
-    duration_seconds: float = 0.0
-    results: dict[str, TaskResult] = field(default_factory=dict)
-
-    def count(self, status: Status) -> int:
-        return sum(1 for result in self.results.values() if result.status == status)
-
-    @property
-    def total(self) -> int:
-        return len(self.results)
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_FAILURE if self.count("failed") else EXIT_OK
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "dag_name": self.dag_name,
-            "tenant_id": self.tenant_id,
-            "run_id": self.run_id,
-            "status": "failed" if self.exit_code else "success",
-            "total": self.total,
-            "succeeded": self.count("success"),
-            "failed": self.count("failed"),
-            "skipped": self.count("skipped"),
-            "duration_seconds": round(self.duration_seconds, 3),
-            "tasks": {task_id: vars(result) for task_id, result in self.results.items()},
-        }
+def new_run_id() -> str:
+    return f"cli__{uuid.uuid4()}"
 
 
 class WorkflowRunner:
@@ -87,7 +50,7 @@ class WorkflowRunner:
     :param retry_delay: replaces every task's ``retry_delay_seconds`` (base of the backoff).
     :param sleep: what waits between tries (tests pass a recorder).
     :param event_stream: where ``dativo_ingest`` jobs write their JSON events.
-    :param progress: receives one human line per task start and end.
+    :param progress: receives a line when each task starts and ends.
     """
 
     def __init__(
@@ -100,10 +63,10 @@ class WorkflowRunner:
         sleep: Callable[[float], None] = time.sleep,
         run_id: str | None = None,
         event_stream: TextIO | None = None,
-        progress: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.workflow = workflow
-        self.run_id = run_id or f"cli__{uuid.uuid4()}"
+        self.run_id = run_id or new_run_id()
         self.events = EventLog(
             events_path_of(events_path),
             dag_name=workflow.name,
@@ -114,31 +77,61 @@ class WorkflowRunner:
         self.retry_delay = retry_delay
         self.sleep = sleep
         self.event_stream = event_stream if event_stream is not None else sys.stderr
-        self.progress = progress or (lambda line: None)
+        self.progress = progress or Progress(None, len(workflow.order))
 
-    def run(self, selection: Selection) -> RunSummary:
+    def run(
+        self, selection: Selection, plan: RunPlan | None = None, recorder: StateRecorder | None = None
+    ) -> RunSummary:
+        """Run the selected tasks; ``plan`` names the cached ones, ``recorder`` keeps the state."""
+        plan = plan or RunPlan()
+        if recorder is not None:
+            recorder.run_started()
+        try:
+            summary = self._run(selection, plan, recorder)
+        except BaseException:
+            if recorder is not None:
+                recorder.run_finished(None)
+            raise
+        if recorder is not None:
+            recorder.run_finished(summary)
+        return summary
+
+    def _run(self, selection: Selection, plan: RunPlan, recorder: StateRecorder | None) -> RunSummary:
         workflow = self.workflow
         started = time.monotonic()
-        summary = RunSummary(workflow.name, workflow.tenant_id, self.run_id)
-        self.events.emit("dag_start", tasks_total=len(workflow.order), tasks_selected=len(selection.selected))
+        summary = RunSummary(workflow.name, workflow.tenant_id, self.run_id, mode=plan.mode)
+        if recorder is not None:
+            summary.state_file = str(recorder.path)
+        self.events.emit(
+            "dag_start",
+            tasks_total=len(workflow.order),
+            tasks_selected=len(selection.selected),
+            mode=plan.mode,
+            tasks_cached=len(plan.cached),
+        )
         outputs: dict[str, dict[str, Any]] = {}
         blocked: set[str] = set()  # failed tasks and those skipped because of a failure
         stopped_after: str | None = None
-        for task_id in workflow.order:
-            reason = _skip_reason(workflow.task(task_id), selection, blocked, stopped_after)
+        for number, task_id in enumerate(workflow.order, start=1):
+            task = workflow.task(task_id)
+            reason = _skip_reason(task, selection, blocked, stopped_after)
             if reason is not None:
                 result = TaskResult(task_id, "skipped", reason=reason)
-                if task_id not in selection.left_out:
-                    blocked.add(task_id)  # skipped because of a failure: its dependants are too
-                self.progress(f"SKIP {task_id}: {reason}")
+                self.progress.skipped(number, task_id, reason)
+            elif task_id in plan.cached:
+                result = self._cached(number, task, plan)
             else:
-                result = self._run_task(workflow.task(task_id), outputs)
-                if result.status == "success":
-                    outputs[task_id] = result.output or {}
-                else:
-                    blocked.add(task_id)
-                    if not self.continue_on_error:
-                        stopped_after = task_id
+                if recorder is not None:
+                    recorder.task_started(task_id)
+                result = self._run_task(number, task, outputs, plan.why.get(task_id, ""))
+            if result.status in ("success", "cached"):
+                outputs[task_id] = result.output or {}
+            elif task_id not in selection.left_out:
+                blocked.add(task_id)  # failed, or skipped because of a failure: its dependants too
+                if result.status == "failed" and not self.continue_on_error:
+                    stopped_after = task_id
+            if recorder is not None and task_id not in selection.left_out:
+                recorder.task_done(result, outputs)
             summary.results[task_id] = result
         summary.duration_seconds = time.monotonic() - started
         self.events.emit(
@@ -148,22 +141,51 @@ class WorkflowRunner:
             tasks_succeeded=summary.count("success"),
             tasks_failed=summary.count("failed"),
             tasks_skipped=summary.count("skipped"),
+            tasks_cached=summary.count("cached"),
             duration_seconds=round(summary.duration_seconds, 3),
         )
         return summary
 
-    def _run_task(self, task: WorkflowTask, outputs: dict[str, dict[str, Any]]) -> TaskResult:
+    def _cached(self, number: int, task: WorkflowTask, plan: RunPlan) -> TaskResult:
+        """A task whose stored result stands in for a run."""
+        record = plan.cached[task.id]
+        reason = plan.why[task.id]
+        output = dict(record.result or {})
+        self.events.emit(
+            "task_cached",
+            task_id=task.id,
+            workflow_ref=task.workflow_ref,
+            reason=reason,
+            result_run_id=record.run_id,
+            result_finished_at=record.finished_at,
+            output_keys=sorted(output),
+        )
+        self.progress.cached(number, task.id, reason)
+        return TaskResult(
+            task.id,
+            "cached",
+            output=output,
+            reason=reason,
+            rows=record.rows,
+            finished_at=record.finished_at,
+            from_run=record.run_id,
+        )
+
+    def _run_task(
+        self, number: int, task: WorkflowTask, outputs: dict[str, dict[str, Any]], why: str
+    ) -> TaskResult:
         workflow = self.workflow
         params = payload_params(task.params, outputs, workflow.payload_from[task.id])
         retry_config = task.retry_config(self.retry_delay)
         started = time.monotonic()
         attempts = 0
+        tries = task.retries + 1
 
         def one_try() -> dict[str, Any]:
             nonlocal attempts
             attempts += 1
             self.events.emit("task_start", task_id=task.id, workflow_ref=task.workflow_ref, attempt=attempts)
-            self.progress(f"RUN  {task.id} ({task.workflow_ref}), try {attempts} of {task.retries + 1}")
+            self.progress.started(number, task.id, attempts, tries, why)
             context = WorkflowContext(
                 dag_id=workflow.name,
                 workflow_name=workflow.name,
@@ -189,10 +211,10 @@ class WorkflowRunner:
                 delay_seconds=delay,
                 error=_describe(error),
             )
-            self.progress(f"RETRY {task.id} in {delay:g}s: {_describe(error)}")
+            self.progress.retrying(task.id, state.attempt_number, tries, delay, _describe(error))
 
         retrying = Retrying(
-            stop=stop_after_attempt(task.retries + 1),
+            stop=stop_after_attempt(tries),
             wait=lambda state: retry_config.delay_before_retry(state.attempt_number),
             retry=retry_if_exception(
                 lambda exc: isinstance(exc, Exception) and not isinstance(exc, FatalWorkflowError)
@@ -206,23 +228,25 @@ class WorkflowRunner:
         except Exception as exc:
             result = TaskResult(task.id, "failed", attempts, error=_describe(exc))
             return self._finished(result, started, "task_fail", error=result.error)
-        result = TaskResult(task.id, "success", attempts, output=output)
+        result = TaskResult(task.id, "success", attempts, output=output, rows=rows_of(output))
         return self._finished(result, started, "task_ok", output_keys=sorted(output))
 
     def _finished(self, result: TaskResult, started: float, event: str, **fields: Any) -> TaskResult:
         """Time the task, emit its last event and progress line."""
         result.duration_seconds = time.monotonic() - started
+        result.finished_at = utc_timestamp()
         self.events.emit(
             event,
             task_id=result.task_id,
             attempts=result.attempts,
             duration_seconds=round(result.duration_seconds, 3),
+            **({"rows": result.rows} if result.rows is not None else {}),
             **fields,
         )
         if result.status == "failed":
-            self.progress(f"FAIL {result.task_id} after {result.attempts} try(s): {result.error}")
+            self.progress.failed(result.task_id, result.attempts, result.duration_seconds, result.error or "")
         else:
-            self.progress(f"OK   {result.task_id} in {result.duration_seconds:.2f}s")
+            self.progress.succeeded(result.task_id, result.duration_seconds, result.rows)
         return result
 
 

@@ -50,13 +50,14 @@ def check_job_param(value: str | None, info: ValidationInfo) -> str | None:
     check.inputs.append(path)
     if not path.exists():
         raise ValueError(f"job file {path} does not exist")
-    tenant_job(
+    job = tenant_job(
         path,
         check.app_root,
         check.tenant_id,
         ValueError,
         lambda exc: f"job file {path} is invalid: {exc.problems[0] if exc.problems else exc}",
     )
+    check.config_files.extend([job.path, job.asset_path])
     return value
 
 
