@@ -36,7 +36,8 @@ class TaskResult:
     output: dict[str, Any] | None = None
     error: str | None = None
     reason: str | None = None
-    """Why a skipped task did not run, or why a cached one did not need to."""
+    """Why a skipped task did not run, why a cached one did not need to, or (in ``--changed`` and
+    ``--resume`` runs) why a task ran."""
     rows: int | None = None
     finished_at: str | None = None
     """UTC time the task finished; for a cached task, when its stored result was made."""

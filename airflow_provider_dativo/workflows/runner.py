@@ -124,6 +124,7 @@ class WorkflowRunner:
                 if recorder is not None:
                     recorder.task_started(task_id)
                 result = self._run_task(number, task, outputs, plan.why.get(task_id, ""))
+                result.reason = plan.why.get(task_id) or None
             if result.status in ("success", "cached"):
                 outputs[task_id] = result.output or {}
             elif task_id not in selection.left_out:

@@ -131,3 +131,90 @@ def test_validate_accepts_a_workflow_file(tmp_path: Path, capsys) -> None:
     broken = write_workflow(tmp_path / "wf.yaml", "w", [task("a", "nope")])
     assert main(["validate", str(broken)]) == 2
     assert "UnknownWorkflowError: unknown workflow 'nope'" in capsys.readouterr().out
+
+
+def test_the_seed_example_run_twice_with_changed_is_all_cached_the_second_time(tmp_path: Path) -> None:
+    """The issue's acceptance check, as a user types it (the default state file under DATIVO_HOME)."""
+    env = {"DATIVO_HOME": str(tmp_path / "home"), "ORCH_EVENTS_PATH": str(tmp_path / "events.jsonl")}
+    first = dativo("workflow", "run", str(SEED), "--changed", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "Tasks Succeeded: 3" in first.stderr and "Tasks Cached: 0" in first.stderr
+    second = dativo("workflow", "run", str(SEED), "--changed", "--json", env=env)
+    assert second.returncode == 0, second.stderr
+    cached_lines = [line for line in second.stderr.splitlines() if line.startswith("CACHED ")]
+    assert [line.split(" (")[0] for line in cached_lines] == [
+        "CACHED 1/3 sweep cached",
+        "CACHED 2/3 report cached",
+        "CACHED 3/3 brief cached",
+    ]
+    assert "Tasks Succeeded: 0" in second.stderr and "Tasks Cached: 3" in second.stderr
+    summary = json.loads(second.stdout)
+    assert summary["cached"] == 3 and {t["status"] for t in summary["tasks"].values()} == {"cached"}
+    state = tmp_path / "home" / "workflow-state" / "local-dev" / "weekly_ops_chain.json"
+    assert summary["state_file"] == str(state) and state.exists()
+    events = read_events(tmp_path / "events.jsonl")
+    cached = [e for e in events if e["event"] == "task_cached"]
+    assert [e["task_id"] for e in cached] == ["sweep", "report", "brief"]
+    assert {e["run_id"] for e in cached} == {summary["run_id"]}
+    assert events[-1]["event"] == "dag_done" and events[-1]["tasks_cached"] == 3
+
+
+@pytest.mark.parametrize("mode", ["--changed", "--resume"])
+def test_a_corrupt_state_file_stops_changed_and_resume(tmp_path: Path, capsys, mode: str) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"format": "dativo-workflow-state", "version": 1, "tasks": {')
+    events = tmp_path / "events.jsonl"
+    assert main(["workflow", "run", str(SEED), mode, "--state", str(state), "--events", str(events)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: state file {state}:1: is corrupt, not valid JSON" in err
+    assert "it is not used. Move or delete it to start afresh, or run with --full" in err
+    assert state.read_text().endswith('"tasks": {') and not events.exists()  # untouched, nothing ran
+
+
+def test_a_full_run_sets_a_corrupt_state_aside_and_records_a_new_one(tmp_path: Path, capsys) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("not json")
+    assert main(["workflow", "run", str(SEED), "--state", str(state), "--events", str(tmp_path / "e")]) == 0
+    (aside,) = tmp_path.glob("state.json.corrupt-*")
+    assert aside.read_text() == "not json"
+    assert f"warning: state file {state}:1: is corrupt" in capsys.readouterr().err
+    assert json.loads(state.read_text())["last_run"]["status"] == "success"
+
+
+def test_another_workflows_state_file_is_never_overwritten(tmp_path: Path, capsys) -> None:
+    state = tmp_path / "state.json"
+    other = write_workflow(tmp_path / "other.yaml", "other", [task("a")])
+    assert main(["workflow", "run", str(other), "--state", str(state), "--events", str(tmp_path / "e")]) == 0
+    before = state.read_text()
+    assert main(["workflow", "run", str(SEED), "--state", str(state)]) == 2
+    assert "belongs to workflow 'other' of tenant 'acme'" in capsys.readouterr().err
+    assert state.read_text() == before
+
+
+def test_changed_and_resume_exclude_each_other(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["workflow", "run", str(SEED), "--changed", "--resume"])
+    assert exit_.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_dry_run_with_changed_shows_what_would_be_cached_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    state = tmp_path / "state.json"
+    options = ["--state", str(state), "--events", str(tmp_path / "events.jsonl")]
+    assert main(["workflow", "run", str(SEED), "--dry-run", "--changed", *options]) == 0
+    assert (
+        "  1. sweep (workflow: inbox_drive_sweep, depends_on: none) - not run before"
+        in capsys.readouterr().out
+    )
+    assert not state.exists()
+    assert main(["workflow", "run", str(SEED), *options]) == 0
+    written = state.read_bytes()
+    capsys.readouterr()
+    assert main(["workflow", "run", str(SEED), "--dry-run", "--changed", *options]) == 0
+    plan = capsys.readouterr().out.splitlines()[5:]
+    assert [line.split(" - ")[0] for line in plan] == [
+        "  1. CACHED sweep (workflow: inbox_drive_sweep, depends_on: none)",
+        "  2. CACHED report (workflow: weekly_report_pack, depends_on: sweep)",
+        "  3. CACHED brief (workflow: meeting_transcript_brief, depends_on: report)",
+    ]
+    assert state.read_bytes() == written

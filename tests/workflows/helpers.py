@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import yaml
 from airflow_provider_dativo.workflows import load_workflow_file
 from airflow_provider_dativo.workflows.runner import RunSummary, WorkflowRunner
 from airflow_provider_dativo.workflows.selection import select_tasks
+from tests.conftest import REPO
 from tests.workflows import sample_workflows
 from tests.workflows.sample_workflows import REF
 
@@ -74,3 +78,31 @@ DIAMOND = [  # a -> (b, c) -> d, and e independent
     task("d", "echo", "b", "c"),
     task("e"),
 ]
+
+
+def run_main(capsys, path: Path, *options: str) -> tuple[int, dict[str, Any], str]:
+    """``dativo workflow run PATH OPTIONS --json`` in this process: exit code, the JSON summary
+    (``{}`` when the run printed none) and stderr. Events go nowhere unless ``--events`` is given."""
+    from airflow_provider_dativo.cli.main import main
+
+    events = [] if "--events" in options else ["--events", os.devnull]
+    code = main(["workflow", "run", str(path), *options, *events, "--json"])
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    return code, json.loads(lines[-1]) if lines else {}, err
+
+
+def statuses_of(summary: dict[str, Any]) -> dict[str, str]:
+    """task id -> status, from a ``--json`` summary."""
+    return {task_id: result["status"] for task_id, result in summary["tasks"].items()}
+
+
+def dativo_workflow_run(path: Path, *options: str) -> list[str]:
+    """The command line of ``dativo workflow run PATH OPTIONS`` for a process of its own."""
+    exe = shutil.which("dativo") or str(Path(sys.executable).parent / "dativo")
+    return [exe, "workflow", "run", str(path), *options]
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """Environment of a ``dativo`` subprocess in which ``tests.workflows.sample_workflows`` imports."""
+    return {**os.environ, "PYTHONPATH": str(REPO), **extra}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +38,40 @@ def fatal(params: dict[str, Any]) -> dict[str, Any]:
 
 def not_a_dict(params: dict[str, Any]) -> list[int]:
     return [1, 2]
+
+
+def keywords(**params: Any) -> dict[str, Any]:
+    """Written ``f(**params)``: gets the params (upstream keys included) as keyword arguments."""
+    return {"keys": sorted(params), "total": sum(v for v in params.values() if isinstance(v, int))}
+
+
+def keywords_and_context(*, context: WorkflowContext, **params: Any) -> dict[str, Any]:
+    return {"keys": sorted(params), "task": context.task_id, "orchestrator": context.orchestrator}
+
+
+def tally(params: dict[str, Any], context: WorkflowContext) -> dict[str, Any]:
+    """Appends its task id to the file ``log`` (so tests see which tasks really ran) and returns
+    its ``value`` param and the keys it received."""
+    with Path(params["log"]).open("a") as log:
+        log.write(context.task_id + "\n")
+    return {"value": params.get("value"), "seen": sorted(params), "rows": params.get("rows", 0)}
+
+
+def gate(params: dict[str, Any]) -> dict[str, Any]:
+    """Writes the file ``started``, then waits (at most a minute) until the file ``release`` exists."""
+    Path(params["started"]).write_text("started")
+    deadline = time.monotonic() + 60
+    while not Path(params["release"]).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("never released")
+        time.sleep(0.05)
+    return {"released": True}
+
+
+def die_once(params: dict[str, Any]) -> dict[str, Any]:
+    """Kills its own process (SIGKILL: no clean-up runs) the first time, succeeds afterwards."""
+    marker = Path(params["marker"])
+    if not marker.exists():
+        marker.write_text("killed once")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"survived": True}

@@ -55,3 +55,17 @@ def test_context_resolves_paths_like_the_file_does() -> None:
     assert CONTEXT.job_run_id == "dag/run-1/t"
     assert CONTEXT.resolve_path("x/y.yaml") == Path("/tmp/x/y.yaml")
     assert run_workflow_task(REF + "echo", [], {"p": 1}, CONTEXT)["task"] == "t"
+
+
+def test_a_function_written_with_keyword_params_gets_them_as_keywords() -> None:
+    assert run_workflow_task(REF + "keywords", [], {"a": 1, "b__n": 2}, CONTEXT) == {
+        "keys": ["a", "b__n"],
+        "total": 3,
+    }
+    assert run_workflow_task(REF + "keywords_and_context", [], {"a": 1}, CONTEXT) == {
+        "keys": ["a"],
+        "task": "t",
+        "orchestrator": "cli",
+    }
+    with pytest.raises(FatalWorkflowError, match="a param named 'context' clashes"):
+        run_workflow_task(REF + "keywords_and_context", [], {"context": 1}, CONTEXT)

@@ -145,3 +145,21 @@ def test_a_failure_stops_only_its_dependants_on_airflow_as_with_continue_on_erro
     on_cli = run_cli(own_runner / "failing.yaml", tmp_path, continue_on_error=True)
     as_airflow = {"success": "success", "failed": "failed", "skipped": "upstream_failed"}
     assert {task_id: as_airflow[r.status] for task_id, r in on_cli.results.items()} == on_airflow
+
+
+def test_keyword_workflows_get_their_params_on_airflow_as_on_the_cli(
+    airflow_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = [task("a", "keywords", params={"x": 1}), task("b", "keywords_and_context", "a", params={"y": 2})]
+    path = write_workflow(tmp_path / "flows" / "kw.yaml", "kw_chain", tasks)
+    runner = write_runner(
+        tmp_path / "runner.yaml", [{"name": "wf_keywords", "dag": "flows/kw.yaml", "cron": "0 1 * * *"}]
+    )
+    monkeypatch.setenv("DATIVO_RUNNER_CONFIG", str(runner))
+    dag_run = repo_dagbag().get_dag("wf_keywords").test()
+    assert dag_run.state == DagRunState.SUCCESS
+    on_airflow = xcom_results(dag_run)
+    assert on_airflow["a"] == {"keys": ["x"], "total": 1}
+    assert on_airflow["b"] == {"keys": ["a__keys", "a__total", "y"], "task": "b", "orchestrator": "airflow"}
+    on_cli = {task_id: result.output for task_id, result in run_cli(path, tmp_path).results.items()}
+    assert on_cli == {**on_airflow, "b": {**on_airflow["b"], "orchestrator": "cli"}}

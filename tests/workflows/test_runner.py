@@ -164,3 +164,18 @@ def test_events_carry_the_seed_keys_and_the_run_identity(tmp_path: Path) -> None
         ok["event"] == "task_ok" and ok["task_id"] == "a" and ok["attempts"] == 1 and "duration_seconds" in ok
     )
     assert events[3]["tasks_succeeded"] == 1 and events[3]["tasks_total"] == 1
+
+
+def test_keyword_workflows_receive_params_and_upstream_keys_on_the_cli(tmp_path: Path) -> None:
+    path = write_workflow(
+        tmp_path / "wf.yaml",
+        "kw",
+        [task("a", "keywords", params={"x": 1}), task("b", "keywords_and_context", "a", params={"y": 2})],
+    )
+    summary = run(path, tmp_path)
+    assert summary.results["a"].output == {"keys": ["x"], "total": 1}
+    assert summary.results["b"].output == {
+        "keys": ["a__keys", "a__total", "y"],
+        "task": "b",
+        "orchestrator": "cli",
+    }
