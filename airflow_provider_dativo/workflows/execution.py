@@ -3,7 +3,8 @@
 A task receives its own ``params`` plus, for every task it depends on directly or through
 others, each key of that task's result as ``<upstream_id>__<key>``. The caller supplies the
 upstream results (Airflow pulls them from XCom, the CLI keeps them in memory); nothing here
-is global.
+is global. A workflow function is called the way it is written: ``f(params)``,
+``f(params, context)`` or ``f(**params)`` (:func:`call_workflow`).
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ def register_workflow(
     """Register the decorated function as workflow ``name``.
 
     The function is called as ``func(params)`` or, when it takes a second argument (or one named
-    ``context``), ``func(params, context)`` with a :class:`~.context.WorkflowContext`; it returns
+    ``context``), ``func(params, context)`` with a :class:`~.context.WorkflowContext`; written
+    ``func(**params)`` (keyword parameters only), it gets the params as keyword arguments. It returns
     a dict (or ``None``). ``params_model`` (a strict pydantic model) checks the task's own params
     when the file is loaded, so a typo is reported with file, line and field before any run.
 
