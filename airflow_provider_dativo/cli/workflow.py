@@ -278,8 +278,8 @@ def _previous_state(
         return None
     if state is None and mode == "resume":
         print(f"note: no state file {path} yet: nothing to resume, every task runs", file=sys.stderr)
-    if state is not None and state.last_run is not None and state.last_run.status == "running":
-        last = state.last_run
+    last = state.last_run if state is not None else None
+    if last is not None and last.status in ("running", "interrupted"):
         print(
             f"note: the last run {last.run_id} (pid {last.pid}, started {last.started_at}) did not finish; "
             "the task it was running counts as interrupted",

@@ -3,7 +3,8 @@
 - ``full`` (the default): every selected task runs; the state is refreshed.
 - ``changed``: a task runs when it is not up to date: never run, failed, skipped or interrupted
   in the last run that planned it, its definition changed since its success
-  (:mod:`.fingerprint`), or the result of a task it depends on is not the one it received. Every
+  (:mod:`.fingerprint`), or what it would receive from the tasks it depends on is not what it
+  received when it ran (a newer result; nothing from a task left out by the selection). Every
   task that depends on a task that runs runs too. The others are cached.
 - ``resume``: only what did not succeed in the last run that planned it runs (failed, skipped,
   interrupted, or never run); what succeeded is cached even if its definition changed since
@@ -56,7 +57,8 @@ def plan_run(
         if mode == "full":
             reason = ""
         elif mode == "changed":
-            reason = _why_run_changed(workflow, task_id, record, fingerprints[task_id], records, running)
+            received = _results_received(workflow.payload_from[task_id], selection, plan, running)
+            reason = _why_run_changed(record, fingerprints[task_id], received)
         else:
             reason = _why_run_resume(record)
         if reason is None:
@@ -91,24 +93,33 @@ def _why_run_resume(record: TaskRecord | None) -> str | None:
     return _not_done(record)
 
 
+def _results_received(
+    upstreams: list[str], selection: Selection, plan: RunPlan, running: set[str]
+) -> dict[str, str | None]:
+    """What a task would receive from each upstream in this run: ``"runs"`` (a new result), the
+    hash of a cached one, or ``None`` (left out by the selection: nothing)."""
+    received: dict[str, str | None] = {}
+    for upstream in upstreams:
+        if upstream in running:
+            received[upstream] = "runs"
+        elif upstream in plan.cached:
+            received[upstream] = result_digest(plan.cached[upstream].result)
+        else:
+            received[upstream] = None
+    return received
+
+
 def _why_run_changed(
-    workflow: LoadedWorkflow,
-    task_id: str,
-    record: TaskRecord | None,
-    fingerprint: Fingerprint,
-    records: dict[str, TaskRecord],
-    running: set[str],
+    record: TaskRecord | None, fingerprint: Fingerprint, received: dict[str, str | None]
 ) -> str | None:
     not_done = _not_done(record)
     if not_done is not None or record is None:
         return not_done
     if record.fingerprint != fingerprint.value:
         return describe_change(record.parts, fingerprint.parts)
-    for upstream in workflow.payload_from[task_id]:
-        if upstream in running:
+    for upstream, now in received.items():
+        if now == "runs":
             return f"upstream {upstream} runs"
-        current = records.get(upstream)
-        now = result_digest(current.result) if current is not None and current.up_to_date else None
         if record.upstream.get(upstream) != now:
             return f"the result of upstream {upstream} is not the one it received"
     return None

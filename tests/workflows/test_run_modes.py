@@ -280,3 +280,24 @@ def test_a_killed_run_leaves_a_valid_state_and_resume_picks_up_the_interrupted_t
         "b": "success",
         "c": "success",
     }
+
+
+def test_an_upstream_excluded_every_time_does_not_rerun_its_dependants(tmp_path: Path, capsys) -> None:
+    state, log = str(tmp_path / "state.json"), tmp_path / "log"
+    tasks = [{**tally("a", log), "tags": ["expensive"]}, tally("b", log, "a")]
+    path = write_workflow(tmp_path / "wf.yaml", "excluded", tasks)
+    run_main(capsys, path, "--state", state)  # a full run: a has a result in the state
+    code, first, _ = run_main(capsys, path, "--changed", "--exclude-tags", "expensive", "--state", state)
+    assert code == 0 and statuses_of(first) == {
+        "a": "skipped",
+        "b": "success",
+    }  # b ran without a's keys this time
+    ran(tmp_path)
+    code, again, _ = run_main(capsys, path, "--changed", "--exclude-tags", "expensive", "--state", state)
+    assert code == 0 and statuses_of(again) == {"a": "skipped", "b": "cached"} and ran(tmp_path) == []
+    code, all_in, _ = run_main(capsys, path, "--changed", "--state", state)
+    assert code == 0 and statuses_of(all_in) == {
+        "a": "cached",
+        "b": "success",
+    }  # now it receives a's keys again
+    assert all_in["tasks"]["b"]["reason"] == "the result of upstream a is not the one it received"
