@@ -206,6 +206,10 @@ def cmd_workflow(args: argparse.Namespace) -> int:
     except (StateFileError, WorkflowRunLocked) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except OSError as exc:  # the state, its lock or the events file cannot be written (a task's own
+        # errors never get here: the runner records them as the task's failure)
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def _run(args: argparse.Namespace, workflow: LoadedWorkflow, selection: Selection) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,11 @@ def test_dry_run_with_changed_shows_what_would_be_cached_and_writes_nothing(tmp_
         "  3. CACHED brief (workflow: meeting_transcript_brief, depends_on: report)",
     ]
     assert state.read_bytes() == written
+
+
+def test_a_state_file_that_cannot_be_written_is_an_error_not_a_traceback(tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state's folder should be")
+    code = main(["workflow", "run", str(SEED), "--state", f"{blocker}/state.json", "--events", os.devnull])
+    assert code == 2
+    assert capsys.readouterr().err == f"error: FileExistsError: [Errno 17] File exists: '{blocker}'\n"
