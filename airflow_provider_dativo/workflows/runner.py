@@ -114,7 +114,7 @@ class WorkflowRunner:
         stopped_after: str | None = None
         for number, task_id in enumerate(workflow.order, start=1):
             task = workflow.task(task_id)
-            reason = _skip_reason(task, selection, blocked, stopped_after)
+            reason = _skip_reason(task, selection, blocked, stopped_after, task_id in plan.cached)
             if reason is not None:
                 result = TaskResult(task_id, "skipped", reason=reason)
                 self.progress.skipped(number, task_id, reason)
@@ -252,12 +252,16 @@ class WorkflowRunner:
 
 
 def _skip_reason(
-    task: WorkflowTask, selection: Selection, blocked: set[str], stopped_after: str | None
+    task: WorkflowTask, selection: Selection, blocked: set[str], stopped_after: str | None, cached: bool
 ) -> str | None:
-    """Why ``task`` does not run (left out, the run stopped, an upstream failed), or ``None``."""
+    """Why ``task`` does not run (left out, the run stopped, an upstream failed), or ``None``.
+
+    A cached task runs nothing, so a stopped run still reports it cached (its stored result stays
+    valid); only a failed upstream makes it skipped.
+    """
     if task.id in selection.left_out:
         return selection.left_out[task.id]
-    if stopped_after is not None:
+    if stopped_after is not None and not cached:
         return f"the run stopped after {stopped_after} failed"
     failed_upstream = [upstream for upstream in task.depends_on if upstream in blocked]
     if failed_upstream:

@@ -301,3 +301,17 @@ def test_an_upstream_excluded_every_time_does_not_rerun_its_dependants(tmp_path:
         "b": "success",
     }  # now it receives a's keys again
     assert all_in["tasks"]["b"]["reason"] == "the result of upstream a is not the one it received"
+
+
+def test_a_stopped_run_still_reports_and_keeps_what_is_cached(tmp_path: Path, capsys) -> None:
+    state, log, counter = str(tmp_path / "state.json"), tmp_path / "log", tmp_path / "counter"
+    tasks = [tally("a", log), tally("b", log, "a"), tally("c", log)]  # order: a, c, b
+    path = write_workflow(tmp_path / "wf.yaml", "stops", tasks)
+    run_main(capsys, path, "--state", state)
+    tasks[0] = task("a", "flaky", params={"counter": str(counter), "fail_times": 1})
+    path = write_workflow(tmp_path / "wf.yaml", "stops", tasks)
+    code, summary, _ = run_main(capsys, path, "--changed", "--state", state)
+    assert code == 2 and statuses_of(summary) == {"a": "failed", "c": "cached", "b": "skipped"}
+    assert summary["tasks"]["b"]["reason"] == "the run stopped after a failed"
+    code, fixed, _ = run_main(capsys, path, "--changed", "--state", state)
+    assert code == 0 and statuses_of(fixed) == {"a": "success", "c": "cached", "b": "success"}
