@@ -29,6 +29,7 @@ Hand-written: no library confines paths per tenant; the checks are a few ``os.pa
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -225,3 +226,19 @@ def roots_of(tenants: Mapping[str, object], runner_path: Path, app_root: str | N
         tenant: [str(resolve_path(raw, runner_path.parent, app_root)) for raw in settings.allowed_roots]  # type: ignore[attr-defined]
         for tenant, settings in tenants.items()
     }
+
+
+def source_file_problems(confinement: Confinement, source_path: Path | None) -> list[ConfigProblem]:
+    """What ``dativo validate`` finds on disk: every file the source path names now (a glob
+    expanded), symlinks resolved, against the tenant's roots. A path holding a secret reference
+    is checked when the job runs, once the reference is resolved."""
+    if source_path is None or "${secret:" in str(source_path):
+        return []
+    text = str(source_path)
+    candidates = glob.glob(text, recursive=True) if glob.has_magic(text) else [text]
+    files = [Path(candidate) for candidate in candidates if os.path.isfile(candidate)]
+    try:
+        confinement.confine(files, "source.path")
+    except DativoConfigError as exc:
+        return exc.problems
+    return []

@@ -407,6 +407,10 @@ def _cached_load(
             cache[file_path] = load(file_path)
         except DativoConfigError as exc:
             cache[file_path] = exc
+        except Exception as exc:  # a bug or an input nobody foresaw: still only this file's error
+            cache[file_path] = DativoConfigError.single(
+                file_path, "", f"cannot be loaded: {type(exc).__name__}: {exc}"
+            )
     return cache[file_path]
 
 
