@@ -156,6 +156,11 @@ def spellings(value: str) -> set[str]:
         urllib.parse.quote(value),
         urllib.parse.quote_plus(value, safe=""),
         urllib.parse.quote_plus(value, safe="/"),
+        # what HTTP clients make of a URL they normalise: only some characters quoted
+        urllib.parse.quote(value, safe="/@:+"),
+        urllib.parse.quote(value, safe="!#$%&'()*+,/:;=?@[]~"),
+        urllib.parse.quote(value, safe="!$&'()*+,;=:@/"),
+        value.replace(" ", "%20"),
         json.dumps(value, ensure_ascii=False)[1:-1],
         json.dumps(value)[1:-1],
         repr(value)[1:-1],
