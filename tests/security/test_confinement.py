@@ -118,16 +118,22 @@ def test_own_files_still_load(tenants: Tenants) -> None:
     assert events(result.stdout)[-1]["event_type"] == "job_finished"
 
 
-def test_the_operator_can_grant_a_shared_folder(tenants: Tenants) -> None:
-    tenants.write("landing/orders.csv", "order_id\n7\n")
-    outside = tenants.root.parent / "landing-outside"
+def granted_job(tenants: Tenants, name: str) -> tuple[Path, Path, Path]:
+    """(job, runner, folder): a job of acme reading a folder outside the app root that the
+    runner file grants acme."""
+    outside = tenants.root.parent / f"{name}-outside"
     outside.mkdir()
     (outside / "orders.csv").write_text("order_id\n8\n")
-    job = tenants.job("landing", source(str(outside / "orders.csv")))
+    job = tenants.job(name, source(str(outside / "orders.csv")))
     runner = tenants.runner(
-        "- {name: landing, config: ../jobs/acme/landing.yaml, cron: '0 * * * *'}\n",
+        f"- {{name: {name}, config: ../jobs/acme/{name}.yaml, cron: '0 * * * *'}}\n",
         extra=f"tenants:\n  acme:\n    allowed_roots: [{outside}]\n",
     )
+    return job, runner, outside
+
+
+def test_the_operator_can_grant_a_shared_folder(tenants: Tenants) -> None:
+    job, runner, outside = granted_job(tenants, "landing")
     home = tenants.root / "home"
     assert dativo("validate", str(runner), home=home).returncode == 0
     refused = dativo("run", "--config", str(job), "--no-retries", home=home)
@@ -147,14 +153,7 @@ def test_the_operator_can_grant_a_shared_folder(tenants: Tenants) -> None:
 def test_the_operator_runs_with_the_grant(tenants: Tenants, monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow_provider_dativo.operators.ingest import DativoIngestOperator
 
-    outside = tenants.root.parent / "shared"
-    outside.mkdir()
-    (outside / "orders.csv").write_text("order_id\n8\n")
-    job = tenants.job("shared", source(str(outside / "orders.csv")))
-    runner = tenants.runner(
-        "- {name: shared, config: ../jobs/acme/shared.yaml, cron: '0 * * * *'}\n",
-        extra=f"tenants:\n  acme:\n    allowed_roots: [{outside}]\n",
-    )
+    job, runner, _ = granted_job(tenants, "shared")
     monkeypatch.setenv("DATIVO_HOME", str(tenants.root / "home"))
     context = {"run_id": "manual__1", "ti": None}
     granted = DativoIngestOperator(task_id="ingest", config_path=str(job), runner_config=str(runner))

@@ -82,14 +82,14 @@ def test_infinite_retry_delays_in_a_job_file(tenants: Tenants) -> None:
         "inf",
         GOOD_JOB + "retry_config: {initial_delay_seconds: 1e400, max_delay_seconds: 1e400}\n",
     )
-    dags, runner = built(tenants, "- {name: bad, config: ../jobs/acme/inf.yaml, cron: '0 * * * *'}\n")
+    dags, _ = built(tenants, "- {name: bad, config: ../jobs/acme/inf.yaml, cron: '0 * * * *'}\n")
     assert TAG_CONFIG_ERROR in dags["bad"].tags
     assert "retry_config.initial_delay_seconds" in dags["bad"].tasks[0].error_message
     assert "finite" in dags["bad"].tasks[0].error_message
 
 
 def test_a_schedule_item_of_the_wrong_shape(tenants: Tenants) -> None:
-    dags, runner = built(tenants, "- oops\n- 42\n- [a, b]\n")
+    dags, _ = built(tenants, "- oops\n- 42\n- [a, b]\n")
     placeholders = [dag for dag in dags.values() if TAG_CONFIG_ERROR in dag.tags]
     assert len(placeholders) == 3 and len(dags) == 4
     assert all("must be a mapping" in dag.description for dag in placeholders)
@@ -102,7 +102,7 @@ def test_a_schedule_item_of_the_wrong_shape(tenants: Tenants) -> None:
 )
 def test_a_job_file_that_is_not_utf8_text(tenants: Tenants, content: bytes, offset: int | None) -> None:
     tenants.write("jobs/acme/latin.yaml", content)
-    dags, runner = built(tenants, "- {name: bad, config: ../jobs/acme/latin.yaml, cron: '0 * * * *'}\n")
+    dags, _ = built(tenants, "- {name: bad, config: ../jobs/acme/latin.yaml, cron: '0 * * * *'}\n")
     message = dags["bad"].tasks[0].error_message
     assert "latin.yaml:2:" in message
     if offset is not None:

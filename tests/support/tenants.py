@@ -38,9 +38,13 @@ class Tenants:
 
     def runner(self, schedules: str, extra: str = "") -> Path:
         """``configs/runner.yaml`` with these schedule items (YAML list lines) and runner keys."""
-        text = "runner:\n" + textwrap.indent(textwrap.dedent(extra), "  ") + (
-            "  orchestrator:\n    type: airflow\n    schedules:\n"
-            + textwrap.indent(textwrap.dedent(schedules), "      ")
+        text = (
+            "runner:\n"
+            + textwrap.indent(textwrap.dedent(extra), "  ")
+            + (
+                "  orchestrator:\n    type: airflow\n    schedules:\n"
+                + textwrap.indent(textwrap.dedent(schedules), "      ")
+            )
         )
         return self.write("configs/runner.yaml", text)
 
