@@ -33,6 +33,7 @@ import glob
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
@@ -57,15 +58,19 @@ def _within(path: str, root: str) -> bool:
 
 @dataclass(frozen=True)
 class Root:
-    """One allowed root in its written (normalised) and its real (symlinks resolved) form."""
+    """One allowed root in its written (normalised) and its real (symlinks resolved) form; the
+    real form is computed on first use, so loading a job (e.g. while Airflow parses DAGs) stats
+    nothing."""
 
     written: str
-    real: str
+
+    @cached_property
+    def real(self) -> str:
+        return os.path.realpath(self.written)
 
     @classmethod
     def of(cls, path: str | os.PathLike[str]) -> Root:
-        written = os.path.abspath(os.fspath(path))
-        return cls(written, os.path.realpath(written))
+        return cls(os.path.abspath(os.fspath(path)))
 
 
 @dataclass(frozen=True)
