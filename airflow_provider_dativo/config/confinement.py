@@ -33,7 +33,7 @@ import glob
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
@@ -54,6 +54,12 @@ FIELD_LOCATIONS: dict[str, tuple[object, ...]] = {
 
 def _within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _folders_below(path: str, root: str) -> list[str]:
+    """The folders between ``root`` and the file ``path`` (which lies within ``root``)."""
+    rest = path[len(root.rstrip(os.sep)) + 1 :]
+    return rest.split(os.sep)[:-1] if rest else []
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,7 @@ class Confinement:
         return written if written == real else f"{written} (which resolves to {real})"
 
     def _in_secrets_folder(self, path: str | os.PathLike[str], text: str, root: str) -> str | None:
-        folders = Path(os.path.relpath(text, root)).parts[:-1]
-        if SECRETS_FOLDER in folders:
+        if SECRETS_FOLDER in _folders_below(text, root):
             return (
                 f"{self._shown(path, text)} is in a {SECRETS_FOLDER}/ folder; secrets are read only "
                 "through ${secret:NAME} references"
@@ -127,7 +132,7 @@ class Confinement:
         return None
 
     def _other_tenants(self, path: str | os.PathLike[str], text: str, root: str) -> str | None:
-        folders = Path(os.path.relpath(text, root)).parts[:-1]
+        folders = _folders_below(text, root)
         for i, folder in enumerate(folders):
             if folder in TENANT_FOLDERS:
                 owner = folders[i + 1] if i + 1 < len(folders) else None
@@ -195,13 +200,22 @@ def job_confinement(
     job_path: Path, tenant: str, app_root: str | None, granted: Sequence[str | os.PathLike[str]] = ()
 ) -> Confinement:
     """The confinement of a job of ``tenant`` in ``job_path``, with the roots granted to it."""
+    app, secrets = _roots(job_path.parent, app_root, os.environ.get(SECRETS_DIR_ENV))
     return Confinement(
         tenant=tenant,
         job_path=job_path,
-        app_root=Root.of(app_root_of(job_path, app_root)),
+        app_root=app,
         granted=tuple(Root.of(path) for path in granted),
-        secrets_dirs=(Root.of(secrets_dir_of(job_path)),),
+        secrets_dirs=(secrets,),
     )
+
+
+@lru_cache(maxsize=1024)
+def _roots(folder: Path, app_root: str | None, secrets_env: str | None) -> tuple[Root, Root]:
+    """App root and secrets folder of the job files of ``folder`` (computed once per folder while
+    a runner with thousands of schedules is loaded; ``secrets_env`` is part of the key)."""
+    job_path = folder / "job.yaml"  # both depend on the job file's folder only
+    return Root.of(app_root_of(job_path, app_root)), Root.of(secrets_dir_of(job_path))
 
 
 TenantRoots = Mapping[str, Sequence[str]]

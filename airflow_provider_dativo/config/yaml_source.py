@@ -63,8 +63,12 @@ def read_yaml(path: str | Path) -> Any:
 def read_text(path: Path) -> str:
     """The UTF-8 text of a configuration file, or a :class:`DativoConfigError` saying why not."""
     try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_YAML_BYTES + 1)
+        with path.open("rb") as stream:  # in chunks: a device file (/dev/zero) never ends
+            chunks, size = [], 0
+            while size <= MAX_YAML_BYTES and (chunk := stream.read(1 << 20)):
+                chunks.append(chunk)
+                size += len(chunk)
+            data = b"".join(chunks)
     except FileNotFoundError:
         raise DativoConfigError.single(path, "", "file does not exist") from None
     except OSError as exc:
