@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, DeltaTriggerTimetable
 
@@ -29,6 +30,7 @@ from airflow_provider_dativo.dag_spec import (
     CONFIG_ERROR_TASK_ID,
     IngestDagArgs,
     TimetableArgs,
+    build_failure_dag_args,
     config_error_dag_args,
     config_error_dag_id,
     ingest_dag_args,
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from airflow_provider_dativo.config.loader import RunnerPlan
 
 RUNNER_ENV = "DATIVO_RUNNER_CONFIG"
+T = TypeVar("T")
 
 
 def _airflow_option(key: str) -> str:
@@ -129,14 +132,24 @@ def dags_from_plan(plan: RunnerPlan, *, app_root: str | None) -> dict[str, DAG]:
 
 
 def dags_from_arguments(arguments: DagArguments) -> dict[str, DAG]:
+    """Build every DAG; one that Airflow refuses becomes that schedule's placeholder, never an
+    exception that would hide the others."""
     dags: dict[str, DAG] = {}
     for args in arguments.ingest:
-        dags[args.dag["dag_id"]] = build_ingest_dag(args)
+        dags[args.dag["dag_id"]] = _guarded(args.dag["dag_id"], build_ingest_dag, args)
     for workflow_args in arguments.workflows:
-        dags[workflow_args.dag["dag_id"]] = build_workflow_dag_from_args(workflow_args)
+        dag_id = workflow_args.dag["dag_id"]
+        dags[dag_id] = _guarded(dag_id, build_workflow_dag_from_args, workflow_args)
     for error_args in arguments.config_errors:
         dags[error_args["dag_id"]] = build_config_error_dag(error_args)
     return dags
+
+
+def _guarded(dag_id: str, build: Callable[[T], DAG], args: T) -> DAG:
+    try:
+        return build(args)
+    except Exception as exc:
+        return build_config_error_dag(build_failure_dag_args(dag_id, exc))
 
 
 def make_timetable(args: TimetableArgs | None) -> CronTriggerTimetable | DeltaTriggerTimetable | None:

@@ -6,6 +6,7 @@ static DAG files, so both produce the same serialized DAG by construction.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -121,6 +122,8 @@ def ingest_dag_args(spec: ScheduleSpec, *, app_root: str | None) -> IngestDagArg
         "pool": spec.pool,
         **retry_task_args(retry),
     }
+    if spec.grants_from is not None:  # the operator re-reads the tenant's granted roots from it
+        task["runner_config"] = os.path.abspath(spec.grants_from)
     return IngestDagArgs(
         dag=dag,
         timetable=timetable,
@@ -143,6 +146,17 @@ def config_error_dag_args(failure: ScheduleFailure, dag_id: str) -> dict[str, An
     """DAG arguments of the placeholder that shows a broken schedule's problems in the UI."""
     text = "\n".join(str(p) for p in failure.problems)
     first = str(failure.problems[0]) if failure.problems else "invalid schedule"
+    return _placeholder_args(dag_id, text, first)
+
+
+def build_failure_dag_args(dag_id: str, error: BaseException) -> dict[str, Any]:
+    """Placeholder arguments for a schedule whose DAG Airflow refused to build (a value no check
+    foresaw): the schedule shows its error instead of taking the whole runner file down."""
+    text = f"schedule {dag_id!r}: the DAG cannot be built: {type(error).__name__}: {error}"
+    return _placeholder_args(dag_id, text, text)
+
+
+def _placeholder_args(dag_id: str, text: str, first: str) -> dict[str, Any]:
     return {
         "dag_id": dag_id,
         "description": f"CONFIG ERROR: {first}"[:1000],

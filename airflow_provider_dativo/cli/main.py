@@ -11,10 +11,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_provider_dativo.cli.workflow import add_workflow_parser, cmd_workflow
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
 from airflow_provider_dativo.config.paths import app_root_from_env
+
+if TYPE_CHECKING:
+    from airflow_provider_dativo.config.loader import ResolvedJob
 
 EXIT_OK, EXIT_FAILURE = 0, 2
 
@@ -38,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--run-id", default=None, help="run id recorded with the commit (default: generated)")
     run.add_argument(
         "--dativo-home", default=None, help="home of the embedded catalog (default: DATIVO_HOME)"
+    )
+    run.add_argument(
+        "--runner",
+        default=None,
+        help="runner.yaml whose runner.tenants.<tenant>.allowed_roots grant the job's tenant more folders",
     )
     run.add_argument(
         "--no-retries",
@@ -84,6 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     and exit with the final try's exit code. Every try shares one run id."""
     import uuid
 
+    from airflow_provider_dativo.config.confinement import granted_roots
     from airflow_provider_dativo.config.loader import load_job
     from airflow_provider_dativo.engine.events import EventEmitter
     from airflow_provider_dativo.engine.oneshot import run_with_retries
@@ -92,7 +102,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     job_name = args.job_name or Path(args.config).stem
     run_id = args.run_id or f"cli/{uuid.uuid4()}"
     try:
-        job = load_job(args.config, app_root=args.app_root)
+        app_root = app_root_from_env(args.app_root)
+        grants = granted_roots(args.runner, app_root)
+        job = load_job(args.config, app_root=args.app_root, allowed_roots=grants)
     except DativoConfigError as exc:
         # Still one JSON object per line: log shippers must see why the job never started.
         EventEmitter(job_name=job_name, tenant_id=None, run_id=run_id, stream=sys.stdout).emit(
@@ -120,8 +132,12 @@ def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProbl
     data = read_yaml(path)
     if isinstance(data, dict) and "runner" not in data and "source_connector" in data:
         job = load_job(path, app_root=app_root)
-        load_asset(job)
-        return recipe_problems(job), 1
+        problems = source_problems(job)
+        try:
+            load_asset(job)
+        except DativoConfigError as exc:
+            problems.extend(exc.problems)
+        return problems + recipe_problems(job), 1
     if isinstance(data, dict) and "runner" not in data and "tasks" in data:
         from airflow_provider_dativo.workflows.loader import load_workflow_file
 
@@ -131,7 +147,9 @@ def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProbl
     problems = list(plan.problems)
     checked: set[Path] = set()
     for spec in plan.specs:
-        # the connector recipe (connectors/<name>.yaml) and the settings it gives the job
+        # the files the job would read now, and the connector recipe (connectors/<name>.yaml)
+        # with the settings it gives the job
+        problems.extend(p for p in source_problems(spec.job) if p not in problems)
         problems.extend(p for p in recipe_problems(spec.job) if p not in problems)
         if spec.job.asset_path in checked:
             continue
@@ -154,6 +172,16 @@ def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProbl
             if spec.job.asset_path.exists():
                 problems.extend(exc.problems)
     return problems, len(plan.specs) + len(plan.workflows) + len(plan.failures)
+
+
+def source_problems(job: ResolvedJob) -> list[ConfigProblem]:
+    """The source files a job would read now, globs expanded and symlinks resolved, that its
+    tenant may not read."""
+    from airflow_provider_dativo.config.confinement import source_file_problems
+
+    if job.confinement is None:
+        return []
+    return source_file_problems(job.confinement, job.source_path)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

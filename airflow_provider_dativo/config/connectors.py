@@ -156,10 +156,14 @@ def load_connector(job: ResolvedJob) -> EffectiveConnector:
     """The job's connector with its recipe (if any) applied and checked against the job.
 
     Raises :class:`DativoConfigError` naming the recipe's file, line and field, or the job's
-    ``source.incremental`` when the recipe switched incremental loads off.
+    ``source.incremental`` when the recipe switched incremental loads off, or the job's
+    ``source_connector`` when the recipe resolves outside the folders its tenant may read.
     """
     name = job.config.source_connector
-    connector = _effective(name, recipe_path(job.path, name))
+    path = recipe_path(job.path, name)
+    if job.confinement is not None and os.path.lexists(path):
+        path = job.confinement.check(path, "source_connector")  # a symlink must not lead out
+    connector = _effective(name, path)
     if not connector.capabilities.incremental and job.config.source.get("incremental") is not None:
         raise DativoConfigError(
             [

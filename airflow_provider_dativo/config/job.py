@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from airflow_provider_dativo.config.base import StrictModel
+from airflow_provider_dativo.config.limits import MAX_BATCH_BYTES, MAX_TIMEOUT_SECONDS
 from airflow_provider_dativo.config.retry import RetryConfig
 
 FILE_CONNECTORS = ("csv", "jsonl", "parquet")
@@ -84,11 +85,11 @@ class PostgresSourceSettings(StrictModel):
     user: Credential | None = None
     password: Credential | None = Field(None, repr=False)
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
-    connect_timeout_seconds: Annotated[int, Field(ge=1)] = 10
-    statement_timeout_seconds: Annotated[float, Field(gt=0)] | None = None
+    connect_timeout_seconds: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_SECONDS)] = 10
+    statement_timeout_seconds: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)] | None = None
     table: str | None = Field(None, description="[schema.]table, used exactly as written (quoted).")
     query: str | None = Field(None, description="A SELECT whose columns are the asset's fields.")
-    batch_bytes: Annotated[int, Field(ge=1024)] = 16 << 20
+    batch_bytes: Annotated[int, Field(ge=1024, le=MAX_BATCH_BYTES)] = 16 << 20
     """Arrow bytes the driver reads per record batch: what bounds memory while streaming."""
     incremental: IncrementalSettings | None = None
 
@@ -125,12 +126,12 @@ class ApiSourceSettings(StrictModel):
 
     base_url: Annotated[str, Field(pattern=r"^https?://", description="Overridable, e.g. for a proxy.")]
     page_size: Annotated[int, Field(ge=1, le=100)] = 100
-    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    timeout_seconds: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)] = 30.0
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 6
     """Tries per request (the first included) when the API answers 429 or 5xx or cannot be reached."""
-    backoff_seconds: Annotated[float, Field(ge=0)] = 1.0
+    backoff_seconds: Annotated[float, Field(ge=0, le=MAX_TIMEOUT_SECONDS)] = 1.0
     """First wait between tries when the API gives no ``Retry-After``; doubles per try."""
-    max_retry_wait_seconds: Annotated[float, Field(ge=0)] = 60.0
+    max_retry_wait_seconds: Annotated[float, Field(ge=0, le=MAX_TIMEOUT_SECONDS)] = 60.0
     """Longest single wait, whether from ``Retry-After`` or from the backoff."""
     fields: dict[str, str] = Field(
         default_factory=dict, description="Asset field -> dotted path in the API record."
@@ -161,7 +162,7 @@ class HubspotSourceSettings(ApiSourceSettings):
     cursor_property: str | None = Field(
         None, description="Property the search API filters on (default: the object's last-modified one)."
     )
-    search_lag_seconds: Annotated[float, Field(ge=0)] = 60.0
+    search_lag_seconds: Annotated[float, Field(ge=0, le=MAX_TIMEOUT_SECONDS)] = 60.0
     """Incremental runs leave out records modified in the last N seconds: HubSpot's search index
     trails writes, and a record indexed late must not fall behind the committed cursor."""
 

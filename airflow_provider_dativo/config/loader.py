@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dativo.config.asset import Asset
+from airflow_provider_dativo.config.confinement import Confinement, TenantRoots, job_confinement, roots_of
 from airflow_provider_dativo.config.connectors import REGISTRY
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
 from airflow_provider_dativo.config.job import (
@@ -22,7 +23,13 @@ from airflow_provider_dativo.config.job import (
     FileSourceSettings,
     JobConfig,
 )
-from airflow_provider_dativo.config.paths import app_root_from_env, infer_tenant, jobs_root, resolve_path
+from airflow_provider_dativo.config.paths import (
+    app_root_from_env,
+    infer_tenant,
+    jobs_root,
+    resolve_path,
+    static_part,
+)
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.config.runner import RunnerFile, Schedule
 from airflow_provider_dativo.config.validation import validate_model
@@ -50,6 +57,8 @@ class ResolvedJob:
     asset_path: Path
     retry_config: RetryConfig | None
     source_path: Path | None = None
+    confinement: Confinement | None = None
+    """The folders this job may read (see :mod:`~airflow_provider_dativo.config.confinement`)."""
 
     @property
     def namespace(self) -> str:
@@ -70,6 +79,8 @@ class ScheduleSpec:
     schedule: Schedule
     job: ResolvedJob
     concurrency_per_tenant: int
+    grants_from: Path | None = None
+    """The runner file when it grants the job's tenant extra roots (the operator re-reads them)."""
 
     @property
     def pool(self) -> str:
@@ -124,14 +135,27 @@ class RunnerPlan:
 
 
 def load_asset(job: ResolvedJob) -> Asset:
-    """Read and validate the asset a job refers to."""
-    return validate_model(Asset, read_yaml(job.asset_path), job.asset_path)
+    """Read and validate the asset a job refers to (after checking, symlinks resolved, that the
+    job's tenant may read it)."""
+    path = job.asset_path
+    if job.confinement is not None:
+        path = job.confinement.check(path, "asset")
+    return validate_model(Asset, read_yaml(path), job.asset_path)
 
 
 def load_job(
-    path: str | Path, *, app_root: str | None = None, default_retry: RetryConfig | None = None
+    path: str | Path,
+    *,
+    app_root: str | None = None,
+    default_retry: RetryConfig | None = None,
+    allowed_roots: TenantRoots | None = None,
 ) -> ResolvedJob:
-    """Read, validate and resolve one job file. Raises :class:`DativoConfigError`."""
+    """Read, validate and resolve one job file. Raises :class:`DativoConfigError`.
+
+    ``allowed_roots`` maps tenant ids to the extra folders the runner file grants them
+    (``runner.tenants.<t>.allowed_roots``); the paths the job names are checked, as written,
+    against its tenant's roots (symlinks and glob matches are checked when they are read).
+    """
     app_root = app_root_from_env(app_root)
     path = Path(os.path.abspath(path))  # tenant inference and asset lookup read the folders
     data = read_yaml(path)
@@ -161,6 +185,7 @@ def load_job(
         )
 
     if tenant is not None:
+        problems.extend(_tenant_folder_problems(config, tenant, path))
         problems.extend(_namespace_problems(config, tenant, path))
 
     asset_path = _asset_path(config.asset, path, app_root)
@@ -173,6 +198,10 @@ def load_job(
             problems.extend(exc.problems)
     else:
         problems.extend(_service_settings_problems(config, path))
+    confinement = None
+    if tenant is not None:
+        confinement = job_confinement(path, tenant, app_root, (allowed_roots or {}).get(tenant, ()))
+        problems.extend(_confinement_problems(confinement, asset_path, source_path))
     if problems:
         raise DativoConfigError(problems)
     return ResolvedJob(
@@ -183,7 +212,43 @@ def load_job(
         asset_path=asset_path,
         retry_config=config.retry_config or default_retry,
         source_path=source_path,
+        confinement=confinement,
     )
+
+
+def _tenant_folder_problems(config: JobConfig, tenant: str, path: Path) -> list[ConfigProblem]:
+    """A job file in ``jobs/<t>/`` runs as ``t``: a ``tenant_id`` naming another tenant would
+    run it with that tenant's secrets, namespace and folders."""
+    folder = infer_tenant(path)
+    if config.tenant_id is None or folder is None or folder == tenant:
+        return []
+    return [
+        ConfigProblem(
+            str(path),
+            line_of(path, ("tenant_id",)),
+            "tenant_id",
+            f"is {tenant!r}, but the file is in the folder of tenant {folder!r} (jobs/{folder}/); "
+            f"a job file under jobs/<tenant>/ must name that tenant or leave tenant_id out",
+        )
+    ]
+
+
+def _confinement_problems(
+    confinement: Confinement, asset_path: Path, source_path: Path | None
+) -> list[ConfigProblem]:
+    """The paths of a job as written, against its tenant's roots (no file system access; a
+    glob is checked up to its first wildcard, each match when the job runs)."""
+    checks = [("asset", str(asset_path))]
+    if source_path is not None:
+        text = str(source_path)
+        static = static_part(text)
+        checks.append(("source.path", text if static == text else str(Path(static) / "*")))
+    problems = []
+    for field_name, text in checks:
+        reason = confinement.problem(text, resolve=False)
+        if reason is not None:
+            problems.extend(confinement.error(field_name, reason).problems)
+    return problems
 
 
 def _service_settings_problems(config: JobConfig, path: Path) -> list[ConfigProblem]:
@@ -255,6 +320,7 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
     runner = validate_model(RunnerFile, read_yaml(path), path)
     orchestrator = runner.runner.orchestrator
     plan = RunnerPlan(path=path, runner=runner)
+    grants = roots_of(runner.runner.tenants, Path(os.path.abspath(path)), app_root)
     seen_names: dict[str, int] = {}
     job_cache: dict[Path, ResolvedJob | DativoConfigError] = {}
     workflow_cache: dict[Path, LoadedWorkflow | DativoConfigError] = {}
@@ -296,13 +362,18 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
             continue
 
         def load(job_path: Path) -> ResolvedJob:
-            return load_job(job_path, app_root=app_root, default_retry=orchestrator.retry_config)
+            return load_job(
+                job_path, app_root=app_root, default_retry=orchestrator.retry_config, allowed_roots=grants
+            )
 
         job = _cached_load(plan, job_cache, schedule.config or "", app_root, load)
         if isinstance(job, DativoConfigError):
             plan.failures.append(_file_failure(path, index, schedule, "config", job, app_root))
             continue
-        plan.specs.append(ScheduleSpec(index, schedule, job, orchestrator.concurrency_per_tenant))
+        grants_from = plan.path if grants.get(job.tenant_id) else None
+        plan.specs.append(
+            ScheduleSpec(index, schedule, job, orchestrator.concurrency_per_tenant, grants_from)
+        )
     return plan
 
 
@@ -336,6 +407,10 @@ def _cached_load(
             cache[file_path] = load(file_path)
         except DativoConfigError as exc:
             cache[file_path] = exc
+        except Exception as exc:  # a bug or an input nobody foresaw: still only this file's error
+            cache[file_path] = DativoConfigError.single(
+                file_path, "", f"cannot be loaded: {type(exc).__name__}: {exc}"
+            )
     return cache[file_path]
 
 

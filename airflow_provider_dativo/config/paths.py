@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 APP_PREFIX = "/app/"
+SECRETS_DIR_ENV = "DATIVO_SECRETS_DIR"
+"""Names the folder holding the ``<tenant>/`` secrets folders (default: ``secrets/`` beside ``jobs/``)."""
 
 
 def app_root_from_env(app_root: str | os.PathLike[str] | None = None) -> str | None:
@@ -33,7 +35,7 @@ def resolve_path(raw: str, base_dir: Path, app_root: str | None) -> Path:
         rest = expanded[len(APP_PREFIX) :]
         if app_root:
             return Path(os.path.normpath(os.path.join(app_root, rest)))
-        if not os.path.exists(_static_part(expanded)):
+        if not os.path.exists(static_part(expanded)):
             local = _local_app_root(base_dir, rest)
             if local is not None:
                 return Path(os.path.normpath(os.path.join(local, rest)))
@@ -42,7 +44,7 @@ def resolve_path(raw: str, base_dir: Path, app_root: str | None) -> Path:
     return Path(os.path.normpath(os.path.join(base_dir, expanded)))
 
 
-def _static_part(path: str) -> str:
+def static_part(path: str) -> str:
     """The leading part of a path before any glob character: what must exist for it to match."""
     static = []
     for part in path.split("/"):
@@ -53,7 +55,7 @@ def _static_part(path: str) -> str:
 
 
 def _local_app_root(base_dir: Path, rest: str) -> Path | None:
-    target = _static_part(rest)
+    target = static_part(rest)
     for candidate in [base_dir, *base_dir.parents][: LOCAL_APP_ROOT_LEVELS + 1]:
         if os.path.exists(os.path.join(candidate, target)):
             return candidate

@@ -2,29 +2,43 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import Field, field_validator, model_validator
 
-from airflow_provider_dativo.config.base import StrictModel, check_regex
+from airflow_provider_dativo.config.base import StrictModel, check_regex, compile_regex
+from airflow_provider_dativo.config.limits import (
+    MAX_BACKOFF_MULTIPLIER,
+    MAX_ERROR_PATTERNS,
+    MAX_RETRIES,
+    MAX_RETRY_DELAY_SECONDS,
+)
 
 
 class RetryConfig(StrictModel):
     """When and how often a failed job is tried again.
 
     Defaults are the values the seeds document. ``retryable_error_patterns`` empty means
-    "any error text"; otherwise the error text must match one pattern (``re.search``).
+    "any error text"; otherwise the error text must match one pattern (``re.search``
+    semantics, run by RE2 so that matching takes linear time whatever the pattern). Every
+    number is bounded (:mod:`~airflow_provider_dativo.config.limits`).
     """
 
-    max_retries: int = Field(3, ge=0, description="Retries after the first try.")
-    initial_delay_seconds: float = Field(5, ge=0, description="Delay before the first retry.")
-    max_delay_seconds: float = Field(300, ge=0, description="Upper bound of any delay.")
-    backoff_multiplier: float = Field(2.0, ge=1.0, description="Growth factor of the delay per retry.")
+    max_retries: int = Field(3, ge=0, le=MAX_RETRIES, description="Retries after the first try.")
+    initial_delay_seconds: float = Field(
+        5, ge=0, le=MAX_RETRY_DELAY_SECONDS, description="Delay before the first retry."
+    )
+    max_delay_seconds: float = Field(
+        300, ge=0, le=MAX_RETRY_DELAY_SECONDS, description="Upper bound of any delay."
+    )
+    backoff_multiplier: float = Field(
+        2.0, ge=1.0, le=MAX_BACKOFF_MULTIPLIER, description="Growth factor of the delay per retry."
+    )
     retryable_exit_codes: list[int] = Field(
         default_factory=lambda: [1, 2], description="Job exit codes (1 partial, 2 failure) that may retry."
     )
     retryable_error_patterns: list[str] = Field(
-        default_factory=list, description="Regular expressions; when set, the error text must match one."
+        default_factory=list,
+        max_length=MAX_ERROR_PATTERNS,
+        description="Regular expressions (RE2 syntax); when set, the error text must match one.",
     )
 
     @field_validator("retryable_exit_codes")
@@ -70,7 +84,7 @@ class RetryConfig(StrictModel):
         if not self.retryable_error_patterns:
             return True, f"exit code {exit_code} is retryable"
         for pattern in self.retryable_error_patterns:
-            if re.search(pattern, error_text):
+            if compile_regex(pattern).search(error_text):
                 return True, f"exit code {exit_code} is retryable and the error matches {pattern!r}"
         return (
             False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -11,6 +12,7 @@ from croniter import croniter
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from airflow_provider_dativo.config.base import StrictModel
+from airflow_provider_dativo.config.limits import DB_INT_MAX, MAX_INTERVAL_SECONDS
 from airflow_provider_dativo.config.retry import RetryConfig
 
 AIRFLOW_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -44,6 +46,24 @@ def _cron_is_valid(cron: str) -> bool:
     return len(expression.split()) == 5 and bool(croniter.is_valid(expression))
 
 
+_CRON_PROBE = datetime(2024, 3, 1)
+"""Where the "does it ever fire" check starts (any date works; croniter looks decades ahead)."""
+
+
+@lru_cache(maxsize=4096)
+def _cron_fires(cron: str) -> bool:
+    """Whether a valid expression ever fires: ``0 0 30 2 *`` (February 30th) parses but never
+    does, and Airflow's timetable then fails with ``CroniterBadDateError`` on every scheduling
+    loop. Asked the way Airflow asks: croniter's next and previous fire times."""
+    expression = CRON_PRESETS.get(cron.strip(), cron)
+    try:
+        croniter(expression, start_time=_CRON_PROBE).get_next(datetime)
+        croniter(expression, start_time=_CRON_PROBE).get_prev(datetime)
+    except Exception:  # CroniterBadDateError, and anything else croniter finds wrong
+        return False
+    return True
+
+
 @lru_cache(maxsize=1024)
 def _timezone_is_known(name: str) -> bool:
     try:
@@ -60,10 +80,10 @@ class Schedule(StrictModel):
     config: str | None = Field(None, description="Job YAML, relative to runner.yaml.")
     dag: str | None = Field(None, description="DAG-of-workflows YAML, relative to runner.yaml.")
     cron: str | None = None
-    interval_seconds: Annotated[int, Field(gt=0)] | None = None
+    interval_seconds: Annotated[int, Field(gt=0, le=MAX_INTERVAL_SECONDS)] | None = None
     enabled: bool = True
     timezone: str = "UTC"
-    max_concurrent_runs: Annotated[int, Field(ge=1)] = 1
+    max_concurrent_runs: Annotated[int, Field(ge=1, le=DB_INT_MAX)] = 1
     tags: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("cron")
@@ -76,6 +96,8 @@ class Schedule(StrictModel):
                 f"{cron!r} is not a valid cron expression: use 5 fields (minute hour day month weekday) "
                 f"or one of {', '.join(CRON_PRESETS)}"
             )
+        if not _cron_fires(cron):
+            raise ValueError(f"{cron!r} never fires (no date matches it), so the schedule would never run")
         return cron
 
     @field_validator("timezone")
@@ -116,17 +138,32 @@ class Orchestrator(StrictModel):
     """``runner.orchestrator``: the same file serves Airflow and Dagster."""
 
     type: Literal["airflow", "dagster"] = "dagster"
-    schedules: list[dict[str, Any]] = Field(
+    schedules: list[Any] = Field(
         default_factory=list,
-        description="Schedules; each is validated on its own so one broken schedule hides no other.",
+        description="Schedules; each is validated on its own so one broken schedule hides no other "
+        "(an item that is not a mapping is that schedule's error).",
     )
-    concurrency_per_tenant: Annotated[int, Field(ge=1)] = 1
+    concurrency_per_tenant: Annotated[int, Field(ge=1, le=DB_INT_MAX)] = 1
     retry_config: RetryConfig | None = None
+
+
+class TenantSettings(StrictModel):
+    """``runner.tenants.<tenant>``: what the deployment's operator grants one tenant."""
+
+    allowed_roots: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="Folders (relative to runner.yaml; /app/ re-rooted) whose files this tenant's jobs "
+        "may read besides their default roots, e.g. a shared landing folder.",
+    )
 
 
 class RunnerSection(StrictModel):
     mode: Literal["orchestrated", "oneshot"] = "orchestrated"
     orchestrator: Orchestrator
+    tenants: dict[str, TenantSettings] = Field(
+        default_factory=dict,
+        description="Per tenant id, extra grants of the deployment's operator (docs/security.md).",
+    )
 
 
 class RunnerFile(StrictModel):

@@ -53,7 +53,7 @@ from airflow_provider_dativo.engine.sources.base import (
     get_source,
     with_connector_defaults,
 )
-from airflow_provider_dativo.engine.sources.files import FileSource, resolve_files
+from airflow_provider_dativo.engine.sources.files import FileSource
 from airflow_provider_dativo.engine.state import encode_cursor, find_run, run_status, write_mirror
 from airflow_provider_dativo.engine.streaming import StreamedLoad, Tally, snapshot_properties
 from airflow_provider_dativo.engine.target import TargetTable
@@ -369,7 +369,7 @@ class _JobRun:
         with trace_phase("extract"):
             source = get_source(self.job, self.asset, metrics=self.metrics.extra)
             if isinstance(source, FileSource):
-                resolve_files(source.pattern)  # a missing input fails before the catalog is opened
+                source.files()  # a missing or forbidden input fails before the catalog is opened
             destination = self._load_destination()
             after = None
             if self.cursor is not None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from airflow_provider_dativo.config.job import CatalogSettings
 from airflow_provider_dativo.config.loader import ResolvedJob
-from airflow_provider_dativo.config.paths import jobs_root
+from airflow_provider_dativo.config.paths import SECRETS_DIR_ENV, jobs_root
 from airflow_provider_dativo.engine.errors import JobFailed
 from airflow_provider_dativo.engine.secret_files import SECRET_SUFFIXES, SecretFileError, read_secret_file
 from airflow_provider_dativo.engine.secret_refs import (
@@ -35,8 +35,6 @@ from airflow_provider_dativo.engine.secret_refs import (
     find_refs,
     substitute,
 )
-
-SECRETS_DIR_ENV = "DATIVO_SECRETS_DIR"
 
 
 class SecretsError(JobFailed):

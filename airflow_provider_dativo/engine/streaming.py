@@ -66,7 +66,7 @@ from airflow_provider_dativo.engine.incremental import (
 )
 from airflow_provider_dativo.engine.quarantine import rejected_records
 from airflow_provider_dativo.engine.sources.base import BatchSource
-from airflow_provider_dativo.engine.sources.files import CsvSource, FileSource, ParquetSource, resolve_files
+from airflow_provider_dativo.engine.sources.files import CsvSource, FileSource, ParquetSource
 from airflow_provider_dativo.engine.state import (
     JOB_NAME_PROPERTY,
     RUN_ID_PROPERTY,
@@ -93,7 +93,7 @@ def iter_source(source: FileSource | BatchSource, after: pa.Scalar | None = None
     if not isinstance(source, FileSource):
         yield from source.batches(after)
         return
-    for path in resolve_files(source.pattern):
+    for path in source.files():
         if path.stat().st_size == 0:
             yield source._empty()
             continue

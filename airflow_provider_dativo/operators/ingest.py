@@ -50,6 +50,9 @@ class DativoIngestOperator(BaseOperator):
     :param app_root: folder that replaces ``/app/`` in paths (default: ``DATIVO_APP_ROOT``).
     :param job_name: name in events and metrics (default: the dag_id, i.e. the schedule name).
     :param dativo_home: home of the embedded catalog (default: ``DATIVO_HOME`` or ``./.dativo``).
+    :param runner_config: the runner file whose ``runner.tenants.<t>.allowed_roots`` grant the
+        job's tenant folders beyond its default roots (read when the task runs); the DAG factory
+        sets it when the runner grants any.
     """
 
     template_fields: Sequence[str] = ("config_path",)
@@ -62,6 +65,7 @@ class DativoIngestOperator(BaseOperator):
         app_root: str | None = None,
         job_name: str | None = None,
         dativo_home: str | None = None,
+        runner_config: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -69,15 +73,18 @@ class DativoIngestOperator(BaseOperator):
         self.app_root = app_root
         self.job_name = job_name
         self.dativo_home = dativo_home
+        self.runner_config = runner_config
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
+        from airflow_provider_dativo.config.confinement import granted_roots
         from airflow_provider_dativo.config.loader import load_job
         from airflow_provider_dativo.engine.events import EventEmitter
 
         try:
-            job = load_job(self.config_path, app_root=self.app_root)
+            grants = granted_roots(self.runner_config, self.app_root)
+            job = load_job(self.config_path, app_root=self.app_root, allowed_roots=grants)
         except DativoConfigError as exc:
             raise AirflowFailException(f"invalid dativo job configuration:\n{exc}") from None
 

@@ -125,11 +125,15 @@ def _declared(ref: SecretRef) -> str:
 
 def mask_in_airflow(values: Iterable[str]) -> None:
     """Register values with Airflow's secrets masker, in this process and the supervisor's,
-    so Airflow's own task log lines mask them too."""
+    so Airflow's own task log lines mask them too: each in every spelling (URL-, form-, JSON-
+    and base64-encoded; a URI's password on its own), sent to the supervisor in one message."""
     from airflow.sdk.log import mask_secret
 
-    for value in values:
-        mask_secret(value)
+    from airflow_provider_dativo.engine.redaction import masker_spellings
+
+    forms = sorted({form for value in values for form in masker_spellings(value)})
+    if forms:
+        mask_secret(forms)
 
 
 def airflow_secrets_loader(job: ResolvedJob, *, secrets_dir: str | None = None) -> TenantSecrets:

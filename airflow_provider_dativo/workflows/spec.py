@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from airflow_provider_dativo.config.base import StrictModel
 from airflow_provider_dativo.config.job import TENANT_ID
+from airflow_provider_dativo.config.limits import MAX_BACKOFF_MULTIPLIER, MAX_RETRIES, MAX_RETRY_DELAY_SECONDS
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.config.runner import DagId, TaskId
 
@@ -47,11 +48,17 @@ class WorkflowTask(StrictModel):
         ),
     ]
     params: dict[str, Any] = Field(default_factory=dict, description="Keyword inputs of the workflow.")
-    retries: Annotated[int, Field(ge=0, description="Retries after the first try.")] = 0
+    retries: Annotated[int, Field(ge=0, le=MAX_RETRIES, description="Retries after the first try.")] = 0
     depends_on: list[str] = Field(default_factory=list, description="Ids of tasks that must succeed first.")
-    retry_delay_seconds: Annotated[float, Field(ge=0, description="Delay before the first retry.")] = 5
-    max_retry_delay_seconds: Annotated[float, Field(ge=0, description="Upper bound of any delay.")] = 300
-    backoff_multiplier: Annotated[float, Field(ge=1, description="Growth of the delay per retry.")] = 2.0
+    retry_delay_seconds: Annotated[
+        float, Field(ge=0, le=MAX_RETRY_DELAY_SECONDS, description="Delay before the first retry.")
+    ] = 5
+    max_retry_delay_seconds: Annotated[
+        float, Field(ge=0, le=MAX_RETRY_DELAY_SECONDS, description="Upper bound of any delay.")
+    ] = 300
+    backoff_multiplier: Annotated[
+        float, Field(ge=1, le=MAX_BACKOFF_MULTIPLIER, description="Growth of the delay per retry.")
+    ] = 2.0
     tags: list[str] = Field(
         default_factory=list, description="Labels for `dativo workflow run --exclude-tags`."
     )

@@ -19,28 +19,43 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from airflow_provider_dativo.config.asset import Asset
+from airflow_provider_dativo.config.confinement import Confinement
+from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.config.job import FileSourceSettings
 from airflow_provider_dativo.config.loader import ResolvedJob
-from airflow_provider_dativo.engine.errors import SourceError
+from airflow_provider_dativo.engine.errors import ConfigError, SourceError
 from airflow_provider_dativo.engine.schema import arrow_type
 
 _GLOB_CHARS = ("*", "?", "[")
 
 
-def resolve_files(pattern: Path | str) -> list[Path]:
-    """The files a source path names: the file itself, or the sorted matches of a glob."""
+def resolve_files(pattern: Path | str, confinement: Confinement | None = None) -> list[Path]:
+    """The files a source path names: the file itself, or the sorted matches of a glob.
+
+    With the job's ``confinement``, every file is checked (symlinks resolved) before any is
+    read, and the real paths are returned, so what is opened is what was checked; one file the
+    tenant may not read fails the run with a :class:`ConfigError` (exit code 2).
+    """
     text = os.fspath(pattern)
     if any(ch in text for ch in _GLOB_CHARS):
         matches = sorted({Path(p) for p in glob.glob(text, recursive=True) if os.path.isfile(p)})
         if not matches:
             raise SourceError(f"no files match the source pattern {text!r}")
+    else:
+        path = Path(text)
+        if path.is_dir():
+            raise SourceError(
+                f"source path {text!r} is a directory; name a file or a glob such as '{text}/*'"
+            )
+        if not path.is_file():
+            raise SourceError(f"source file not found: {text!r}")
+        matches = [path]
+    if confinement is None:
         return matches
-    path = Path(text)
-    if path.is_dir():
-        raise SourceError(f"source path {text!r} is a directory; name a file or a glob such as '{text}/*'")
-    if not path.is_file():
-        raise SourceError(f"source file not found: {text!r}")
-    return [path]
+    try:
+        return confinement.confine(matches, "source.path")
+    except DativoConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _names(columns: list[str]) -> str:
@@ -55,17 +70,29 @@ class FileSource:
     """Whether a file lacking a required column is rejected (a header mismatch) rather than its
     rows failing the ``required`` rule (JSON records simply omit keys)."""
 
-    def __init__(self, pattern: Path, settings: FileSourceSettings, asset: Asset) -> None:
+    def __init__(
+        self,
+        pattern: Path,
+        settings: FileSourceSettings,
+        asset: Asset,
+        confinement: Confinement | None = None,
+    ) -> None:
         self.pattern = pattern
         self.settings = settings
         self.asset = asset
+        self.confinement = confinement
+        """The folders the job's tenant may read; every file is checked before it is opened."""
 
     def describe(self) -> str:
         return f"{self.connector} {self.pattern}"
 
+    def files(self) -> list[Path]:
+        """The files to read, in order, each checked against the tenant's confinement."""
+        return resolve_files(self.pattern, self.confinement)
+
     def read(self) -> pa.Table:
         tables = []
-        for path in resolve_files(self.pattern):
+        for path in self.files():
             if path.stat().st_size == 0:
                 tables.append(self._empty())
                 continue
@@ -222,7 +249,7 @@ def file_source(job: ResolvedJob, asset: Asset) -> FileSource:
     if job.source_path is None:
         raise SourceError(f"job {job.path}: source.path is not set")
     cls = _CONNECTORS[job.config.source_connector]
-    return cls(job.source_path, job.config.file_source(), asset)
+    return cls(job.source_path, job.config.file_source(), asset, job.confinement)
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
