@@ -88,7 +88,7 @@ def _api(name: str, engine: str, credential: str, secret: str) -> ConnectorSpec:
     return ConnectorSpec(
         name,
         "api",
-        f"{_ENGINES}.{name}:{engine}",
+        f"{_ENGINES}.api.{name}:{engine}",
         _SERVICES,
         defaults=MappingProxyType({credential: f"${{secret:{secret}}}"}),
         credentials=(credential,),
@@ -102,7 +102,7 @@ REGISTRY: dict[str, ConnectorSpec] = {
     "postgres": ConnectorSpec(
         "postgres",
         "database",
-        f"{_ENGINES}.postgres:PostgresSource",
+        f"{_ENGINES}.postgres.source:PostgresSource",
         _SERVICES,
         credentials=("dsn", "password"),
         package="airflow-provider-dativo[postgres]",

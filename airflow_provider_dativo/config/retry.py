@@ -7,6 +7,7 @@ import re
 from pydantic import Field, field_validator, model_validator
 
 from airflow_provider_dativo.config.base import StrictModel, check_regex
+from airflow_provider_dativo.outcomes import EXIT_FAILURE, EXIT_PARTIAL
 
 
 class RetryConfig(StrictModel):
@@ -30,7 +31,7 @@ class RetryConfig(StrictModel):
     @field_validator("retryable_exit_codes")
     @classmethod
     def _known_exit_codes(cls, codes: list[int]) -> list[int]:
-        unknown = sorted(set(codes) - {1, 2})
+        unknown = sorted(set(codes) - {EXIT_PARTIAL, EXIT_FAILURE})
         if unknown:
             raise ValueError(
                 f"exit codes {unknown} are never produced; a job exits 1 (partial) or 2 (failure)"

@@ -21,7 +21,8 @@ from tenacity.wait import wait_base
 from airflow_provider_dativo.config.loader import ResolvedJob
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.engine.events import EventEmitter
-from airflow_provider_dativo.engine.runner import EXIT_SUCCESS, JobResult, run_job
+from airflow_provider_dativo.engine.run import JobResult, run_job
+from airflow_provider_dativo.outcomes import EXIT_SUCCESS
 
 RETRY_COUNT_KEY = "retry_count"
 """Metric added after the contract's keys: how many retries the run needed."""

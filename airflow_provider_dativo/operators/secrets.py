@@ -23,8 +23,8 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_dativo.config.loader import ResolvedJob
-from airflow_provider_dativo.engine.secret_refs import SecretRef
-from airflow_provider_dativo.engine.secrets import (
+from airflow_provider_dativo.engine.secrets.refs import SecretRef
+from airflow_provider_dativo.engine.secrets.store import (
     SecretEntry,
     SecretsError,
     SecretsUnavailable,

@@ -19,6 +19,8 @@ from typing import Any, Literal, TextIO
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from airflow_provider_dativo.outcomes import EXIT_FAILURE
+from airflow_provider_dativo.outcomes import EXIT_SUCCESS as EXIT_OK
 from airflow_provider_dativo.workflows.context import WorkflowContext
 from airflow_provider_dativo.workflows.errors import FatalWorkflowError
 from airflow_provider_dativo.workflows.events import EventLog
@@ -28,7 +30,6 @@ from airflow_provider_dativo.workflows.loader import LoadedWorkflow
 from airflow_provider_dativo.workflows.selection import Selection
 from airflow_provider_dativo.workflows.spec import WorkflowTask
 
-EXIT_OK, EXIT_FAILURE = 0, 2
 Status = Literal["success", "failed", "skipped"]
 
 

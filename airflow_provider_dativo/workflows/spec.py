@@ -15,8 +15,9 @@ from airflow_provider_dativo.config.base import StrictModel
 from airflow_provider_dativo.config.job import TENANT_ID
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.config.runner import DagId, TaskId
+from airflow_provider_dativo.outcomes import EXIT_FAILURE
 
-RETRYABLE_EXIT_CODES = [2]
+RETRYABLE_EXIT_CODES = [EXIT_FAILURE]
 """A failed workflow task counts as exit code 2; exit code 1 (partial) is a success."""
 
 

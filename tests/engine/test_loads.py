@@ -8,7 +8,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tests.engine.conftest import HEADER
+from tests.support.workspace import HEADER
 
 UTC = timezone.utc
 

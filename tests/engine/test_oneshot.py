@@ -14,7 +14,7 @@ from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.engine.events import EventEmitter
 from airflow_provider_dativo.engine.metrics import METRIC_KEYS
 from airflow_provider_dativo.engine.oneshot import run_with_retries
-from tests.engine.conftest import Workspace
+from tests.support.workspace import Workspace
 
 GOOD = "1,a@example.com,paid,10.5,2,0.25,true,2024-01-03,2024-01-02T03:04:05Z"
 BAD_STATUS = "2,b@example.com,lost,1,1,0.5,false,2024-01-03,2024-01-02T03:04:05Z"
