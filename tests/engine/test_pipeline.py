@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.types import StringType
 
 from airflow_provider_dativo.engine import pipeline
-from airflow_provider_dativo.engine.iceberg import sinks
 from airflow_provider_dativo.engine.sources import files
+from tests.support.batches import one_batch, orders, use_small_batches, write_csv
 from tests.support.iceberg_checks import cursor_of, orphan_files, snapshot_properties
 from tests.support.memory_load import generate
 from tests.support.workspace import ORDERS_FIELDS, Workspace
@@ -39,59 +38,9 @@ COMPARED_METRICS = (
 )
 
 
-def orders(start: int, stop: int, *, bad_every: int | None = 997) -> pa.Table:
-    """Orders as text, built vectorised; with ``bad_every``, some rows break one or two rules."""
-    ids = pa.array(range(start, stop), pa.int64())
-    text = pc.cast(ids, pa.string())
-    email = pc.binary_join_element_wise("o", text, "@example.com", "")
-    quantity = pc.cast(pc.add(pc.remainder(ids, 100), 1), pa.string())
-    if bad_every:
-        bad = pc.equal(pc.remainder(ids, bad_every), 3)
-        email = pc.if_else(bad, pa.scalar("not-an-email"), email)
-        quantity = pc.if_else(pc.equal(pc.remainder(ids, bad_every * 2), 3), pa.scalar("0"), quantity)
-    statuses = pa.array(["paid", "shipped"])
-    return pa.table(
-        {
-            "order_id": text,
-            "email": email,
-            "status": pc.take(statuses, pc.remainder(ids, 2)),
-            "amount": pc.binary_join_element_wise(pc.cast(pc.remainder(ids, 1000), pa.string()), "25", "."),
-            "quantity": quantity,
-            "score": pc.cast(pc.divide(pc.cast(ids, pa.float64()), 7.0), pa.string()),
-            "gift": pc.if_else(pc.equal(pc.remainder(ids, 3), 0), pa.scalar("true"), pa.scalar("false")),
-            "ship_date": pc.take(pa.array(["2024-01-03", "2024-02-29"]), pc.remainder(ids, 2)),
-            "ordered_at": pc.take(
-                pa.array(["2024-01-02T03:04:05Z", "2024-01-02 03:04"]), pc.remainder(ids, 2)
-            ),
-        }
-    )
-
-
-def write_csv(ws: Workspace, table: pa.Table, name: str = "orders.csv") -> Path:
-    path = ws.data(name, b"")
-    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
-    return path
-
-
-def use_small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches and data files far smaller than the input, so a test load spans many of each."""
-    monkeypatch.setattr(files, "CSV_BLOCK_SIZE", 64 * 1024)
-    monkeypatch.setattr(files, "BATCH_ROWS", 5_000)
-    monkeypatch.setattr(files, "JSONL_CHUNK_BYTES", 256 * 1024)
-    monkeypatch.setattr(sinks, "FILE_TARGET_BYTES", 2 << 20)
-
-
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     use_small_batches(monkeypatch)
-
-
-def one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The whole input in one batch and one data file: the reference a batched load must match."""
-    monkeypatch.setattr(files, "CSV_BLOCK_SIZE", 1 << 30)
-    monkeypatch.setattr(files, "BATCH_ROWS", 1 << 30)
-    monkeypatch.setattr(files, "JSONL_CHUNK_BYTES", 1 << 30)
-    monkeypatch.setattr(sinks, "FILE_TARGET_BYTES", 1 << 40)
 
 
 def _both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prepare, **job_args):
@@ -303,3 +252,36 @@ def test_files_are_rewritten_when_the_schema_changed_before_the_commit(
         field = pq.read_schema(path).field("note")
         assert int(field.metadata[b"PARQUET:field_id"]) == note_id
     assert orphan_files(table) == []
+
+
+def _jsonl(table: pa.Table) -> bytes:
+    """JSON Lines of ``table``: numbers as JSON numbers, text as strings, nulls left out."""
+    typed = table.set_column(0, "order_id", pc.cast(table.column("order_id"), pa.int64()))
+    lines = [json.dumps({k: v for k, v in row.items() if v is not None}) for row in typed.to_pylist()]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_streamed_jsonl_matches_a_single_batch_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def prepare(ws: Workspace) -> list[str]:
+        ws.data("orders.jsonl", _jsonl(orders(0, 50_000)))
+        return ["run-1"]
+
+    job = {"connector": "jsonl", "path": "../../data/orders.jsonl", "validation": "warn"}
+    (streamed, [s]), (memory, [m]) = _both(tmp_path, monkeypatch, prepare, **job)
+    assert s.exit_code == m.exit_code == 1
+    assert {k: s.metrics.get(k) for k in COMPARED_METRICS} == {k: m.metrics.get(k) for k in COMPARED_METRICS}
+    assert s.metrics["records_extracted"] == 50_000
+    assert streamed.rows() == memory.rows()
+    assert _rejected(streamed) == _rejected(memory)
+    assert s.metrics["files_written"] > 1
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_a_jsonl_parse_error_names_the_file_and_line_in_a_later_chunk(ws: Workspace) -> None:
+    data = _jsonl(orders(0, 20_000, bad_every=None))
+    assert len(data) > 4 * files.JSONL_CHUNK_BYTES  # the bad line is chunks away from the start
+    path = ws.data("orders.jsonl", data + b'{"order_id": 20000, "email": \n' + _jsonl(orders(20_001, 20_010)))
+    result = ws.run(ws.job(connector="jsonl", path="../../data/orders.jsonl")).result
+    assert result.exit_code == 2 and result.error_type == "SourceError"
+    assert str(path) in result.error and "at line 20001" in result.error, result.error
+    assert not list(ws.home.rglob("*.parquet"))

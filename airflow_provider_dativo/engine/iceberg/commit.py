@@ -36,8 +36,10 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
+from tenacity.wait import wait_base
 
 from airflow_provider_dativo.engine.errors import CommitConflict, WriteError
 from airflow_provider_dativo.engine.iceberg.state import find_run, run_status
@@ -87,11 +89,15 @@ class _Unresolved(Exception):
     """The commit outcome was unknown and the refreshed table does not show it: try again."""
 
 
-def commit_wait() -> wait_exponential_jitter:
-    """The pause between commit attempts: exponential from 0.1 s, at most 2 s, with jitter so
-    racing writers do not collide again."""
-    return wait_exponential_jitter(
-        initial=WAIT_INITIAL_SECONDS, max=WAIT_MAX_SECONDS, jitter=WAIT_INITIAL_SECONDS
+def commit_wait() -> wait_base:
+    """The pause between commit attempts: exponential from 0.1 s, at most 2 s, plus up to 0.1 s
+    of jitter so racing writers do not collide again.
+
+    Built from ``wait_exponential`` and ``wait_random`` rather than ``wait_exponential_jitter``,
+    whose ``initial`` is deprecated in tenacity 9 and whose replacement (``multiplier``) tenacity
+    8 lacks: the same waits, without a warning in every run's output."""
+    return wait_exponential(multiplier=WAIT_INITIAL_SECONDS, max=WAIT_MAX_SECONDS) + wait_random(
+        0, WAIT_INITIAL_SECONDS
     )
 
 
