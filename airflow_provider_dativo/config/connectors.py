@@ -51,8 +51,8 @@ class Capabilities:
     """The source itself asks only for records beyond the cursor (a SQL ``WHERE``, an API
     filter); off, it reads everything and the engine drops what was loaded already."""
     streaming: bool
-    """Append loads are read, validated and written in record batches (bounded memory);
-    off, the whole source is read into memory first."""
+    """Kept so recipes that set it stay valid; it changes nothing any more: every load is read,
+    validated and written in record batches (bounded memory), whatever the mode."""
 
     def narrowed(self, switched: RecipeCapabilities) -> Capabilities:
         """These capabilities with the ones the recipe sets to ``false`` switched off."""
