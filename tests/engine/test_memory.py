@@ -1,5 +1,5 @@
-"""Bounded memory for the inputs that used to be read whole: a 5,000,000-row JSON Lines load and
-a 5,000,000-row merge each peak under 1 GiB RSS (``slow``: a few minutes; figures in
+"""Bounded memory: a 5,000,000-row CSV load, a 5,000,000-row JSON Lines load and a
+5,000,000-row merge each peak under 1 GiB RSS (``slow``: a few minutes; figures in
 docs/performance.md). Each load runs in a child process whose own peak RSS is measured."""
 
 from __future__ import annotations
@@ -8,10 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.memory_load import measured_run, write_data, write_job
+from tests.support.memory_load import generate, measured_run, write_data, write_job
 
 ROWS = 5_000_000
 LIMIT = 1 << 30
+
+
+@pytest.mark.slow
+def test_five_million_rows_load_in_bounded_memory(tmp_path: Path) -> None:
+    """A 5,000,000-row (~540 MB) customers CSV loads with a peak RSS under 1 GiB."""
+    generate(tmp_path, ROWS)
+    metrics, peak, seconds = measured_run(tmp_path, "customers")
+    print(f"csv {ROWS} rows: peak RSS {peak / 2**20:.0f} MiB, {seconds:.1f} s")
+    assert metrics["exit_code"] == 0, metrics["error"]
+    assert metrics["records_valid"] == ROWS
+    assert metrics["files_written"] > 1  # streamed into several data files, one commit
+    assert peak < LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"
 
 
 @pytest.mark.slow

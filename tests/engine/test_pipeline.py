@@ -4,11 +4,6 @@ then committed once; the table ends up exactly as when the whole input is one ba
 from __future__ import annotations
 
 import json
-import os
-import resource
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,7 +16,6 @@ from airflow_provider_dativo.engine import pipeline
 from airflow_provider_dativo.engine.sources import files
 from tests.support.batches import one_batch, orders, use_small_batches, write_csv
 from tests.support.iceberg_checks import cursor_of, orphan_files, snapshot_properties
-from tests.support.memory_load import generate
 from tests.support.workspace import ORDERS_FIELDS, Workspace
 
 ROWS = 200_000
@@ -181,40 +175,6 @@ def test_a_source_error_in_a_later_file_leaves_no_data_file(ws: Workspace) -> No
     assert result.exit_code == 2 and result.error_type == "SourceError"
     assert "columns not in asset 'orders': 'surprise'" in result.error
     assert not list(ws.home.rglob("*.parquet"))
-
-
-MEMORY_ROWS = 5_000_000
-MEMORY_LIMIT = 1 << 30
-
-
-@pytest.mark.slow
-def test_five_million_rows_load_in_bounded_memory(tmp_path: Path) -> None:
-    """A 5,000,000-row (~540 MB) customers CSV loads with a peak RSS under 1 GiB.
-
-    The CSV is generated here (vectorised, in chunks); the job runs in a child process whose
-    peak resident set size is read back with ``getrusage(RUSAGE_CHILDREN)`` (the maximum over
-    this process's children, so never less than the load's own). Takes about half a minute.
-    """
-    generate(tmp_path, MEMORY_ROWS)
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.support.memory_load", "run", str(tmp_path)],
-        check=True,
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # kilobytes on Linux
-    metrics = json.loads(done.stdout)
-    print(f"{MEMORY_ROWS} rows: peak RSS {peak / 2**20:.0f} MiB, {elapsed:.1f} s")
-    assert metrics["exit_code"] == 0, metrics["error"]
-    assert metrics["records_valid"] == MEMORY_ROWS
-    assert metrics["files_written"] > 1  # streamed into several data files, one commit
-    assert peak < MEMORY_LIMIT, f"peak RSS {peak / 2**20:.0f} MiB"
 
 
 @pytest.mark.usefixtures("small_batches")

@@ -70,7 +70,12 @@ def staged_table(transaction: CreateTableTransaction) -> StagedTable:
     return transaction._table  # type: ignore[return-value]
 
 
-def read_data_files(metadata: TableMetadata, io: FileIO, tasks: Iterable[FileScanTask]) -> pa.Table:
-    """The records of ``tasks`` (data files with their delete files applied), projected on
-    ``metadata``'s current schema by field id."""
-    return ArrowScan(metadata, io, metadata.schema(), AlwaysTrue()).to_table(tasks)
+def read_data_files(
+    metadata: TableMetadata, io: FileIO, tasks: Iterable[FileScanTask], columns: list[str] | None = None
+) -> pa.Table:
+    """The records of ``tasks`` (data files with their delete files applied), projected by field
+    id on ``metadata``'s current schema, or only on its ``columns``."""
+    schema = metadata.schema()
+    if columns is not None:
+        schema = schema.select(*columns)
+    return ArrowScan(metadata, io, schema, AlwaysTrue()).to_table(tasks)

@@ -324,19 +324,26 @@ def rewrite_without(
     table: Table, metadata: TableMetadata, keys: pa.Table, merge_keys: list[str]
 ) -> tuple[list[DataFile], list[DataFile]]:
     """The data files that hold some of ``keys`` and, written for ``metadata``, their records
-    without those keys: ``(removed, added)``. One file in memory at a time."""
+    without those keys: ``(removed, added)``. A file is first read on its key columns only;
+    only a file that does hold changed keys is read whole, one file in memory at a time."""
+    pa.default_memory_pool().release_unused()  # what the streamed change held goes back first
     removed: list[DataFile] = []
     writer = DataFileWriter(table, metadata)
     try:
         for task, candidates in files_holding(table, keys):
-            records = read_data_files(table.metadata, table.io, [task])
-            probe = candidates.cast(records.select(merge_keys).schema, safe=False)
-            kept = records.join(probe, keys=merge_keys, join_type="left anti")
-            if kept.num_rows == records.num_rows:
+            stored = read_data_files(table.metadata, table.io, [task], columns=merge_keys)
+            probe = candidates.cast(stored.schema, safe=False)
+            if not stored.join(probe, keys=merge_keys, join_type="left semi").num_rows:
                 continue
+            del stored
+            records = read_data_files(table.metadata, table.io, [task])
+            kept = records.join(probe, keys=merge_keys, join_type="left anti")
+            del records
             removed.append(task.file)
             writer.add(kept)
+            del kept
             writer.flush()
+            pa.default_memory_pool().release_unused()
     except BaseException:
         writer.discard()
         raise

@@ -3,8 +3,7 @@
 Driver: ADBC's PostgreSQL driver (``adbc-driver-postgresql``, an Apache Arrow project). It
 streams the result of ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` straight into Arrow
 record batches of about ``batch_bytes`` each, so memory stays bounded whatever the table's
-size. Measured against psycopg 3 with a server-side cursor on a million rows (see
-docs/performance.md), it reads about 2.5 times faster, without a Python object per value.
+size, without a Python object per value (how it compares with psycopg 3: docs/performance.md).
 
 The session is read-only (``default_transaction_read_only``) and in UTC, so a timestamp
 without time zone is read, compared and stored as UTC. A table read selects only the asset's

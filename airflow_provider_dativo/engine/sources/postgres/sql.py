@@ -3,7 +3,7 @@
 The read is one ``SELECT`` that the driver wraps in ``COPY (...) TO STDOUT (FORMAT binary)`` and
 streams in record batches. The committed cursor is written into it as a typed SQL literal,
 not a bound parameter: with parameters the driver cannot use ``COPY`` and materialises the
-whole result in one batch (measured: 330 MiB instead of 114 MiB for a million rows), which
+whole result in one batch (figures in docs/performance.md), which
 would break the memory bound of streamed loads. Literals are built from the typed Arrow
 scalar the engine committed (numbers, dates, timestamps, text), quoted by the rules of
 PostgreSQL's ``quote_literal``, so no text can end the literal early.
