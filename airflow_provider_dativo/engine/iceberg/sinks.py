@@ -331,7 +331,7 @@ def rewrite_without(
     writer = DataFileWriter(table, metadata)
     try:
         for task, candidates in files_holding(table, keys):
-            stored = read_data_files(table.metadata, table.io, [task], columns=merge_keys)
+            stored = read_data_files(table.metadata, table.io, [task], columns=merge_keys).select(merge_keys)
             probe = candidates.cast(stored.schema, safe=False)
             if not stored.join(probe, keys=merge_keys, join_type="left semi").num_rows:
                 continue

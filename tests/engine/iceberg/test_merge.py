@@ -89,3 +89,26 @@ def test_merge_retried_after_a_conflict_rewrites_against_the_refreshed_table(ws:
     assert result.metrics["commit_attempts"] == 2
     assert [r["order_id"] for r in ws.rows()] == list(range(150))
     assert orphan_files(ws.table()) == []
+
+
+@pytest.mark.parametrize(
+    "merge_keys",
+    [["email"], ["ordered_at", "order_id"], ["amount", "ship_date"]],
+    ids=["string", "timestamp+long", "decimal+date"],
+)
+def test_merge_keys_of_every_type_prune_and_replace(ws: Workspace, merge_keys: list[str]) -> None:
+    """Keys of any asset type find their stored rows (the range filter and the file bounds are
+    compared in the key's own type), alone or together."""
+    for day in range(2):  # two files: ids 0-499 and 500-999
+        write_csv(ws, orders(day * 500, (day + 1) * 500, bad_every=None))
+        assert ws.run(ws.job(), run_id=f"day-{day}").result.exit_code == 0
+    before = _data_files(ws)
+    change = orders(600, 610, bad_every=None)
+    write_csv(ws, change.set_column(5, "score", pa.array(["99.5"] * 10)))
+    result = ws.run(ws.job(mode="merge", merge_keys=merge_keys), run_id="merge").result
+    assert result.exit_code == 0, result.error
+    rows = ws.rows()
+    assert [r["order_id"] for r in rows] == list(range(1000))
+    assert [r["order_id"] for r in rows if r["score"] == 99.5] == list(range(600, 610))
+    after = _data_files(ws)
+    assert len(before & after) == 1  # the file of ids 0-499 was left alone
