@@ -164,6 +164,21 @@ def test_exit_code_not_retryable_fails_after_one_try(ws: Workspace) -> None:
     assert outcome.result.metrics["retry_count"] == 0
 
 
+def test_an_error_no_retry_can_fix_fails_after_one_try(ws: Workspace) -> None:
+    """An invalid asset (an enum value that is not a valid int) is a ConfigError: retrying the
+    same file cannot help, whatever retry_config says."""
+    ws.asset(fields=[{"name": "order_id", "type": "int", "enum": ["one"]}])
+    ws.csv("orders.csv", "1", header="order_id")
+    job = job_with_retries(ws, RETRY_ON_2)
+
+    outcome = run(ws, job)
+
+    assert outcome.result.exit_code == 2 and outcome.result.error_type == "ConfigError"
+    assert outcome.result.retryable is False
+    assert outcome.sleeps == [] and outcome.result.metrics["retry_count"] == 0
+    assert "retry_attempt" not in outcome.event_types
+
+
 def test_error_not_matching_the_patterns_fails_after_one_try(ws: Workspace) -> None:
     config = {**RETRY_ON_2, "retryable_error_patterns": ["ConnectionError", "cannot be reached"]}
     job = job_with_retries(ws, config, path="../../data/none_*.csv")
