@@ -35,6 +35,7 @@ import itertools
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -237,8 +238,8 @@ class MergeSink(Sink):
 
     mode = "merge"
 
-    def __init__(self, table: Table, *, merge_keys: list[str], **settings: object) -> None:
-        super().__init__(table, **settings)  # type: ignore[arg-type]
+    def __init__(self, table: Table, *, merge_keys: list[str], **settings: Any) -> None:
+        super().__init__(table, **settings)
         self.merge_keys = merge_keys
 
     def stage_mode(self, table: Table, txn: Transaction, properties: dict[str, str]) -> None:
@@ -262,12 +263,12 @@ class MergeSink(Sink):
         return pa.concat_tables(parts)
 
 
-def sink_for(mode: str, table: Table, *, merge_keys: list[str], **settings: object) -> Sink:
-    """The sink of a job's ``target.mode``."""
+def sink_for(mode: str, table: Table, *, merge_keys: list[str], **settings: Any) -> Sink:
+    """The sink of a job's ``target.mode`` (``settings``: those of :class:`Sink`)."""
     if mode == "append":
-        return Sink(table, **settings)  # type: ignore[arg-type]
+        return Sink(table, **settings)
     if mode == "overwrite":
-        return OverwriteSink(table, **settings)  # type: ignore[arg-type]
+        return OverwriteSink(table, **settings)
     if mode == "merge":
         return MergeSink(table, merge_keys=merge_keys, **settings)
     raise WriteError(f"unknown write mode {mode!r}")

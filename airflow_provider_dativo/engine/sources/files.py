@@ -98,7 +98,7 @@ class FileSource:
     def _shaped(self, path: Path, schema: pa.Schema, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
         """Shape every batch like the asset; columns are checked even when the file has no rows,
         and the incremental cursor once the whole file was seen."""
-        empty = self._shape(schema.empty_table(), path, check_cursor=False)
+        empty = self._shape(schema.empty_table(), path)
         incremental = self.settings.incremental
         cursor = incremental.cursor_field if incremental is not None else None
         rows = with_cursor = 0
@@ -110,7 +110,7 @@ class FileSource:
             if cursor is not None and cursor in table.column_names:
                 with_cursor += table.num_rows - table.column(cursor).null_count
             produced = True
-            yield self._shape(table, path, check_cursor=False)
+            yield self._shape(table, path)
         if not produced:
             yield empty
         if cursor is not None and rows and not with_cursor:
@@ -125,11 +125,9 @@ class FileSource:
     def _empty(self) -> pa.Table:
         return pa.table({f.name: pa.array([], pa.string()) for f in self.asset.fields})
 
-    def _shape(self, table: pa.Table, path: Path, check_cursor: bool = True) -> pa.Table:
-        """Keep exactly the asset's columns in asset order; unknown columns are an error.
-
-        ``check_cursor=False`` leaves the cursor check to the caller (a file is checked once
-        all its batches were seen)."""
+    def _shape(self, table: pa.Table, path: Path) -> pa.Table:
+        """Keep exactly the asset's columns in asset order; unknown columns are an error (the
+        incremental cursor is checked by :meth:`_shaped` once the whole file was seen)."""
         names = table.column_names
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -144,8 +142,6 @@ class FileSource:
             problems.append(f"columns not in asset {self.asset.name!r}: {_names(extra)}")
         if problems:
             raise SourceError(f"{path}: {'; '.join(problems)} (asset columns: {', '.join(expected)})")
-        if check_cursor:
-            self._check_cursor(table, path)
         columns = [
             table.column(name) if name in names else pa.chunked_array([pa.nulls(table.num_rows)])
             for name in expected
@@ -304,8 +300,8 @@ class ParquetSource(FileSource):
 
         return schema, batches()
 
-    def _shape(self, table: pa.Table, path: Path, check_cursor: bool = True) -> pa.Table:
-        shaped = super()._shape(table, path, check_cursor)
+    def _shape(self, table: pa.Table, path: Path) -> pa.Table:
+        shaped = super()._shape(table, path)
         columns = []
         for asset_field, column in zip(self.asset.fields, shaped.columns, strict=True):
             columns.append(self._cast(column, asset_field.name, asset_field.type, path))
