@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,16 @@ def faulty_catalog(home: Path, impl: str, **settings: Any) -> dict[str, Any]:
         "warehouse": f"file://{home}/warehouse",
         **{f"test.{key}": str(value) for key, value in settings.items()},
     }
+
+
+def race(ws: Any, jobs_and_ids: list[tuple[Any, str]]) -> list[Any]:
+    """Run the jobs in threads; each one's first commit waits until all have staged."""
+    with ThreadPoolExecutor(len(jobs_and_ids)) as pool:
+        futures = [pool.submit(ws.run, job, run_id=run_id) for job, run_id in jobs_and_ids]
+        return [f.result(timeout=60).result for f in futures]
+
+
+def racing_catalog(ws: Any, parties: int) -> dict[str, Any]:
+    name = uuid.uuid4().hex
+    BARRIERS[name] = threading.Barrier(parties)
+    return faulty_catalog(ws.home, "BarrierCatalog", barrier=name, barrier_waits=1)

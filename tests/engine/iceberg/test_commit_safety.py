@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
 import pyarrow as pa
 import pytest
 from pyiceberg.exceptions import CommitFailedException
 
-from tests.support.faults import BARRIERS, faulty_catalog
+from tests.support.faults import faulty_catalog, race, racing_catalog
 from tests.support.iceberg_checks import cursor_of, orphan_files, snapshot_properties, warehouse_data_files
 from tests.support.workspace import order_rows
 
@@ -107,29 +102,16 @@ def test_outcome_unknown_every_time_fails_and_keeps_files_that_might_land(ws) ->
     assert len(warehouse_data_files(ws.home)) == 1
 
 
-def _race(ws, jobs_and_ids: list[tuple[Any, str]]) -> list[Any]:
-    """Run the jobs in threads; each one's first commit waits until all have staged."""
-    with ThreadPoolExecutor(len(jobs_and_ids)) as pool:
-        futures = [pool.submit(ws.run, job, run_id=run_id) for job, run_id in jobs_and_ids]
-        return [f.result(timeout=60).result for f in futures]
-
-
-def _racing_catalog(ws, parties: int) -> dict[str, Any]:
-    name = uuid.uuid4().hex
-    BARRIERS[name] = threading.Barrier(parties)
-    return faulty_catalog(ws.home, "BarrierCatalog", barrier=name, barrier_waits=1)
-
-
 def test_concurrent_appends_both_land_once(ws) -> None:
     ws.csv("orders.csv", *order_rows(1, 2))
     assert ws.run(ws.job(), run_id="seed").result.exit_code == 0
-    a = ws.job(name="a", catalog=_racing_catalog(ws, 2))
+    a = ws.job(name="a", catalog=racing_catalog(ws, 2))
     b = ws.job(
         name="b",
-        catalog=_racing_catalog(ws, 2)
+        catalog=racing_catalog(ws, 2)
         | {"test.barrier": a.config.target.catalog_properties()["test.barrier"]},
     )
-    results = _race(ws, [(a, "run-a"), (b, "run-b")])
+    results = race(ws, [(a, "run-a"), (b, "run-b")])
     assert [r.exit_code for r in results] == [0, 0], [r.error for r in results]
     assert sorted(r.metrics["commit_attempts"] for r in results) == [1, 2]
     table = ws.table()
@@ -144,10 +126,10 @@ def test_concurrent_incremental_runs_load_every_record_exactly_once(ws) -> None:
     source = {"incremental": {"cursor_field": "seq"}}
     assert ws.run(ws.job(source=source), run_id="create").result.exit_code == 0  # empty: table only
     ws.csv("orders.csv", "1,10", "2,20", "3,30", header="id,seq")
-    catalog = _racing_catalog(ws, 2)
+    catalog = racing_catalog(ws, 2)
     a = ws.job(name="a", source=source, catalog=catalog)
     b = ws.job(name="b", source=source, catalog=catalog)
-    results = _race(ws, [(a, "run-a"), (b, "run-b")])
+    results = race(ws, [(a, "run-a"), (b, "run-b")])
     assert [r.exit_code for r in results] == [0, 0], [r.error for r in results]
     # both read "no cursor yet" and staged all three records; the loser re-read the cursor and
     # found nothing left to write

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pytest
 
 from tests.support.batches import orders, use_small_batches, write_csv
-from tests.support.faults import faulty_catalog
-from tests.support.iceberg_checks import orphan_files, snapshot_properties, warehouse_data_files
+from tests.support.faults import faulty_catalog, race, racing_catalog
+from tests.support.iceberg_checks import cursor_of, orphan_files, snapshot_properties, warehouse_data_files
 from tests.support.workspace import Workspace
 
 
@@ -112,3 +112,29 @@ def test_merge_keys_of_every_type_prune_and_replace(ws: Workspace, merge_keys: l
     assert [r["order_id"] for r in rows if r["score"] == 99.5] == list(range(600, 610))
     after = _data_files(ws)
     assert len(before & after) == 1  # the file of ids 0-499 was left alone
+
+
+def test_concurrent_incremental_merges_load_every_record_exactly_once(ws: Workspace) -> None:
+    """Two merges stage the same new records against the same cursor; the one that commits
+    second finds the cursor moved, rebases its change on it and has nothing left to write."""
+    ws.asset([{"name": "id", "type": "long", "required": True}, {"name": "seq", "type": "long"}])
+    ws.csv("orders.csv", "1,10", "2,20", header="id,seq")
+    source = {"incremental": {"cursor_field": "seq"}}
+    merge = {"mode": "merge", "merge_keys": ["id"], "source": source}
+    assert ws.run(ws.job(**merge), run_id="first").result.exit_code == 0
+    ws.csv("orders.csv", "1,10", "2,25", "3,30", header="id,seq")  # 2 updated, 3 new
+    catalog = racing_catalog(ws, 2)
+    a = ws.job(name="a", catalog=catalog, **merge)
+    b = ws.job(name="b", catalog=catalog, **merge)
+    results = race(ws, [(a, "run-a"), (b, "run-b")])
+    assert [r.exit_code for r in results] == [0, 0], [r.error for r in results]
+    assert sorted(r.metrics["commit_attempts"] for r in results) == [1, 2]
+    assert sorted(r.metrics["files_written"] for r in results)[0] == 0
+    table = ws.table()
+    assert sorted((r["id"], r["seq"]) for r in table.scan().to_arrow().to_pylist()) == [
+        (1, 10),
+        (2, 25),
+        (3, 30),
+    ]
+    assert cursor_of(table, "seq") == 30
+    assert orphan_files(table) == []
