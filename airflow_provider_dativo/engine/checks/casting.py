@@ -1,4 +1,4 @@
-"""Parse text columns into an asset type, detecting the rows that do not parse, vectorised.
+"""Casting: turn text columns into an asset type, detecting the rows that do not convert, vectorised.
 
 CSV (and, after conversion, JSON) values arrive as text. ``pyarrow.compute.cast`` fails the
 whole column on the first bad value, so every parser first selects the rows whose text is
@@ -70,7 +70,7 @@ def _cast_if_plain(text: Column, type_: pa.DataType, foreign: str) -> Column | N
     """Arrow's own cast of the whole column, when it accepts every value and none contains
     ``foreign`` (the letter of a notation Arrow reads and the asset types do not: ``0x`` hex
     integers, decimal exponents). Each such value then reads exactly as the careful parser
-    reads it (``tests/engine/test_parsing.py`` compares the two on random text), at a fraction
+    reads it (``tests/engine/checks/test_casting.py`` compares the two on random text), at a fraction
     of the cost; otherwise ``None``, and the careful parser finds the rows that fail."""
     if pc.any(pc.match_substring(text, foreign, ignore_case=True)).as_py():
         return None

@@ -1,5 +1,5 @@
 """A first load creates its table in the same commit as its data (engine/creation.py), against
-real sqlite catalogs with one injected fault each (tests/engine/faults.py)."""
+real sqlite catalogs with one injected fault each (tests/support/faults.py)."""
 
 from __future__ import annotations
 
