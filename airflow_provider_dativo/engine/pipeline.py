@@ -68,13 +68,11 @@ class Tally:
 
 @dataclass
 class Loaded:
-    """What the loop leaves for the run to decide on: the counts, the rejected records (warn
-    mode) and whether the sink still holds the valid records (strict mode drops them at the
-    first invalid one)."""
+    """What the loop leaves for the run to decide on: the counts and the rejected records (warn
+    mode). The valid records are in the sink's files (none in strict mode after an invalid one)."""
 
     tally: Tally
     rejected: pa.Table | None
-    written: bool
 
 
 class Pipeline:
@@ -127,7 +125,7 @@ class Pipeline:
         except BaseException:
             self.sink.discard()
             raise
-        return Loaded(self.tally, pa.concat_tables(rejected) if rejected else None, writing)
+        return Loaded(self.tally, pa.concat_tables(rejected) if rejected else None)
 
     def _check(self, raw: pa.Table) -> tuple[pa.Table, pa.Table | None]:
         """One batch through cursor selection and validation: its valid records and, in warn
