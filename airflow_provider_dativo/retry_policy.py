@@ -16,8 +16,7 @@ from typing import Any
 from airflow.sdk import RetryDecision, RetryPolicy
 
 from airflow_provider_dativo.config.retry import RetryConfig
-
-FAILURE_EXIT_CODE = 2
+from airflow_provider_dativo.outcomes import EXIT_FAILURE as FAILURE_EXIT_CODE
 
 
 def exit_code_of(exception: BaseException) -> int:

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 from airflow_provider_dativo.cli.workflow import add_workflow_parser, cmd_workflow
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
 from airflow_provider_dativo.config.paths import app_root_from_env
+from airflow_provider_dativo.outcomes import EXIT_FAILURE
+from airflow_provider_dativo.outcomes import EXIT_SUCCESS as EXIT_OK
 
 if TYPE_CHECKING:
     from airflow_provider_dativo.config.loader import ResolvedJob
-
-EXIT_OK, EXIT_FAILURE = 0, 2
 
 
 def _add_app_root(parser: argparse.ArgumentParser) -> None:
@@ -95,9 +95,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from airflow_provider_dativo.config.confinement import granted_roots
     from airflow_provider_dativo.config.loader import load_job
+    from airflow_provider_dativo.engine.errors import ConfigError
     from airflow_provider_dativo.engine.events import EventEmitter
     from airflow_provider_dativo.engine.oneshot import run_with_retries
-    from airflow_provider_dativo.engine.runner import run_job
+    from airflow_provider_dativo.engine.run import run_job
 
     job_name = args.job_name or Path(args.config).stem
     run_id = args.run_id or f"cli/{uuid.uuid4()}"
@@ -113,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             message=f"invalid job configuration: {exc.problems[0] if exc.problems else exc}",
             exit_code=EXIT_FAILURE,
             error=str(exc),
-            error_type="ConfigError",
+            error_type=ConfigError.error_type,
             problems=[str(p) for p in exc.problems],
         )
         return EXIT_FAILURE

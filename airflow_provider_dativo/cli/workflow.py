@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from airflow_provider_dativo.config.paths import app_root_from_env
+from airflow_provider_dativo.outcomes import EXIT_FAILURE
 
 if TYPE_CHECKING:  # the workflows package is imported by the commands that need it
     from pathlib import Path
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # the workflows package is imported by the commands that need
     from airflow_provider_dativo.workflows.state import WorkflowState
 
 RETRY_DELAY_ENV = "DATIVO_WORKFLOW_RETRY_DELAY"
-EXIT_FAILURE = 2
 
 
 def _names(values: Sequence[str]) -> list[str]:

@@ -51,8 +51,8 @@ class Capabilities:
     """The source itself asks only for records beyond the cursor (a SQL ``WHERE``, an API
     filter); off, it reads everything and the engine drops what was loaded already."""
     streaming: bool
-    """Append loads are read, validated and written in record batches (bounded memory);
-    off, the whole source is read into memory first."""
+    """Kept so recipes that set it stay valid; it changes nothing any more: every load is read,
+    validated and written in record batches (bounded memory), whatever the mode."""
 
     def narrowed(self, switched: RecipeCapabilities) -> Capabilities:
         """These capabilities with the ones the recipe sets to ``false`` switched off."""
@@ -88,7 +88,7 @@ def _api(name: str, engine: str, credential: str, secret: str) -> ConnectorSpec:
     return ConnectorSpec(
         name,
         "api",
-        f"{_ENGINES}.{name}:{engine}",
+        f"{_ENGINES}.api.{name}:{engine}",
         _SERVICES,
         defaults=MappingProxyType({credential: f"${{secret:{secret}}}"}),
         credentials=(credential,),
@@ -102,7 +102,7 @@ REGISTRY: dict[str, ConnectorSpec] = {
     "postgres": ConnectorSpec(
         "postgres",
         "database",
-        f"{_ENGINES}.postgres:PostgresSource",
+        f"{_ENGINES}.postgres.source:PostgresSource",
         _SERVICES,
         credentials=("dsn", "password"),
         package="airflow-provider-dativo[postgres]",

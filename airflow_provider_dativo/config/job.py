@@ -55,7 +55,7 @@ _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$
 
 class SecretMapping(StrictModel):
     """``{secret: NAME, tenant: ..., conn_id: ..., field: ...}`` standing for a secret's value
-    (see :mod:`airflow_provider_dativo.engine.secret_refs`); replaced by the value at run time."""
+    (see :mod:`airflow_provider_dativo.engine.secrets.refs`); replaced by the value at run time."""
 
     secret: str
     tenant: str | None = None

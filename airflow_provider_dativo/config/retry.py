@@ -11,6 +11,7 @@ from airflow_provider_dativo.config.limits import (
     MAX_RETRIES,
     MAX_RETRY_DELAY_SECONDS,
 )
+from airflow_provider_dativo.outcomes import EXIT_FAILURE, EXIT_PARTIAL
 
 
 class RetryConfig(StrictModel):
@@ -44,7 +45,7 @@ class RetryConfig(StrictModel):
     @field_validator("retryable_exit_codes")
     @classmethod
     def _known_exit_codes(cls, codes: list[int]) -> list[int]:
-        unknown = sorted(set(codes) - {1, 2})
+        unknown = sorted(set(codes) - {EXIT_PARTIAL, EXIT_FAILURE})
         if unknown:
             raise ValueError(
                 f"exit codes {unknown} are never produced; a job exits 1 (partial) or 2 (failure)"

@@ -1,19 +1,28 @@
-"""Job failures the engine raises internally and :func:`runner.run_job` turns into exit codes.
+"""Job failures the engine raises internally and :func:`~.run.run_job` turns into exit codes.
 
-Each class carries the ``error_type`` reported to the user, so the runner never has to guess
-from exception class names which failures are the user's data, config or infrastructure.
+Each class carries the ``error_type`` reported to the user and whether a retry could ever help
+(``retryable``), so no caller has to guess from class or type names which failures are the
+user's data, config or infrastructure.
 """
 
 from __future__ import annotations
+
+from airflow_provider_dativo.outcomes import EXIT_FAILURE
 
 
 class JobFailed(Exception):
     """A job cannot complete. ``str(exc)`` is the human-readable reason shown to the user."""
 
-    exit_code: int = 2
+    exit_code: int = EXIT_FAILURE
     error_type: str = "JobFailed"
     show_type: bool = True
     """Whether the reported error text starts with ``error_type``; retry rules match on it."""
+    retryable: bool = True
+    """Whether trying the run again could help. ``False`` (an invalid job, asset or secret, a
+    connector without engine) fails an Airflow task or workflow task at once, whatever its
+    ``retry_config`` says; ``True`` leaves the decision to ``retry_config``."""
+    hopeless: str = "dativo job {job_name} cannot succeed on retry"
+    """What an orchestrator says when it fails the task at once (``{job_name}`` is filled in)."""
 
     def __init__(self, message: str, *, exit_code: int | None = None, error_type: str | None = None) -> None:
         super().__init__(message)
@@ -31,12 +40,16 @@ class ConfigError(JobFailed):
     """The job or its asset cannot be used as written (e.g. an enum value of the wrong type)."""
 
     error_type = "ConfigError"
+    retryable = False
+    hopeless = "invalid dativo job configuration"
 
 
 class ConnectorNotAvailable(JobFailed):
     """The job names a connector that is declared but has no engine in this version."""
 
     error_type = "ConnectorNotAvailable"
+    retryable = False
+    hopeless = "invalid dativo job configuration"
 
 
 class SourceError(JobFailed):

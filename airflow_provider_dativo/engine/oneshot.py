@@ -3,7 +3,8 @@
 ``dativo run`` has no orchestrator to retry a failed job, so it retries here. Under Airflow
 the operator runs a job once and Airflow retries it through ``DativoRetryPolicy``; both use
 ``RetryConfig.is_retryable`` and ``RetryConfig.delay_before_retry``, so a job retries at the
-same moments with the same delays whichever engine runs it.
+same moments with the same delays whichever engine runs it, and neither retries an error that
+no retry can fix (``JobResult.retryable``: an invalid job, asset or secret).
 
 Every try reuses the same ``run_id``: the engine records it with the Iceberg commit, which is
 what lets a retry recognise a commit an earlier try already made.
@@ -21,7 +22,8 @@ from tenacity.wait import wait_base
 from airflow_provider_dativo.config.loader import ResolvedJob
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.engine.events import EventEmitter
-from airflow_provider_dativo.engine.runner import EXIT_SUCCESS, JobResult, run_job
+from airflow_provider_dativo.engine.run import JobResult, run_job
+from airflow_provider_dativo.outcomes import EXIT_SUCCESS
 
 RETRY_COUNT_KEY = "retry_count"
 """Metric added after the contract's keys: how many retries the run needed."""
@@ -46,6 +48,8 @@ def retry_decision(retry_config: RetryConfig, result: JobResult) -> tuple[bool, 
     """Whether ``result`` may be retried under ``retry_config``, and why (for the event)."""
     if result.exit_code == EXIT_SUCCESS:
         return False, "the job succeeded"
+    if not result.retryable:
+        return False, f"{result.error_type} cannot be fixed by a retry"
     return retry_config.is_retryable(result.exit_code, result.error or "")
 
 

@@ -20,20 +20,14 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.exceptions import DativoJobError
+from airflow_provider_dativo.outcomes import EXIT_PARTIAL, EXIT_SUCCESS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_dativo.config.loader import ResolvedJob
     from airflow_provider_dativo.engine.events import EventEmitter
-    from airflow_provider_dativo.engine.runner import JobResult
-
-EXIT_SUCCESS, EXIT_PARTIAL, EXIT_FAILURE = 0, 1, 2
-CONFIG_ERROR_TYPES = frozenset({"ConfigError", "ConnectorNotAvailable"})
-"""Engine errors that no retry can fix: the task fails at once, whatever retry_config says."""
-SECRETS_ERROR_TYPES = frozenset({"SecretsError"})
-"""A missing, malformed or forbidden secret: no retry fixes it either (``SecretsUnavailable``,
-a secrets backend that did not answer, is left to the retry policy)."""
+    from airflow_provider_dativo.engine.run import JobResult
 
 
 class DativoIngestOperator(BaseOperator):
@@ -99,10 +93,9 @@ class DativoIngestOperator(BaseOperator):
 
         if result.exit_code == EXIT_SUCCESS:
             return metrics
-        if result.error_type in CONFIG_ERROR_TYPES:
-            raise AirflowFailException(f"invalid dativo job configuration: {error}")
-        if result.error_type in SECRETS_ERROR_TYPES:
-            raise AirflowFailException(f"dativo job {job_name} cannot read its secrets: {error}")
+        if not result.retryable:
+            # An invalid job, asset or secret, a connector without engine: no retry can help.
+            raise AirflowFailException(f"{result.why_hopeless(job_name)}: {error}")
         if result.exit_code == EXIT_PARTIAL and not self._should_retry_partial(context, error or ""):
             self.log.warning("dativo job %s was partial: %s", job_name, error)
             return metrics
@@ -112,7 +105,7 @@ class DativoIngestOperator(BaseOperator):
 
     def _run(self, job: ResolvedJob, job_name: str, run_id: str, emitter: EventEmitter) -> JobResult:
         """Run the job with secrets from the tenant's files and Airflow connections."""
-        from airflow_provider_dativo.engine.runner import run_job
+        from airflow_provider_dativo.engine.run import run_job
         from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
 
         return run_job(

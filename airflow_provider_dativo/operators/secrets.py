@@ -23,8 +23,8 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_dativo.config.loader import ResolvedJob
-from airflow_provider_dativo.engine.secret_refs import SecretRef
-from airflow_provider_dativo.engine.secrets import (
+from airflow_provider_dativo.engine.secrets.refs import SecretRef
+from airflow_provider_dativo.engine.secrets.store import (
     SecretEntry,
     SecretsError,
     SecretsUnavailable,
@@ -129,7 +129,7 @@ def mask_in_airflow(values: Iterable[str]) -> None:
     and base64-encoded; a URI's password on its own), sent to the supervisor in one message."""
     from airflow.sdk.log import mask_secret
 
-    from airflow_provider_dativo.engine.redaction import masker_spellings
+    from airflow_provider_dativo.engine.secrets.redaction import masker_spellings
 
     forms = sorted({form for value in values for form in masker_spellings(value)})
     if forms:

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-EXIT_OK, EXIT_FAILURE = 0, 2
+from airflow_provider_dativo.outcomes import EXIT_FAILURE
+from airflow_provider_dativo.outcomes import EXIT_SUCCESS as EXIT_OK
+
 Status = Literal["success", "failed", "skipped", "cached"]
 ROW_KEYS = ("rows", "row_count", "records_valid")
 """Result keys that count rows, in order of preference: a workflow's own ``rows`` (or seed 004's

@@ -16,8 +16,9 @@ from airflow_provider_dativo.config.job import TENANT_ID
 from airflow_provider_dativo.config.limits import MAX_BACKOFF_MULTIPLIER, MAX_RETRIES, MAX_RETRY_DELAY_SECONDS
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.config.runner import DagId, TaskId
+from airflow_provider_dativo.outcomes import EXIT_FAILURE
 
-RETRYABLE_EXIT_CODES = [2]
+RETRYABLE_EXIT_CODES = [EXIT_FAILURE]
 """A failed workflow task counts as exit code 2; exit code 1 (partial) is a success."""
 
 

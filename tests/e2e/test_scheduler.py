@@ -226,7 +226,7 @@ def test_tables_hold_exactly_the_expected_rows(
     airflow_stack: AirflowStack, runs: dict[str, Run], deployment: Deployment
 ) -> None:
     from airflow_provider_dativo.config.loader import load_runner
-    from airflow_provider_dativo.engine.iceberg_writer import open_catalog
+    from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
 
     for schedule in SCHEDULES[:-1]:
         assert runs[schedule].state == "success", runs[schedule].errors()

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dativo.engine.orphans import remove_orphan_files
+from airflow_provider_dativo.engine.iceberg.orphans import remove_orphan_files
 from tests.conftest import REPO
-from tests.engine.faults import faulty_catalog
-from tests.engine.iceberg_checks import cursor_of, orphan_files
+from tests.support.faults import faulty_catalog
+from tests.support.iceberg_checks import cursor_of, orphan_files
 
 FIELDS: list[dict[str, Any]] = [
     {"name": "id", "type": "long", "required": True},
@@ -32,7 +32,7 @@ LATER = [f"{i},{i * 10},{i}.5" for i in (3, 4, 5)]
 RUN_IN_CHILD = """
 import sys
 from airflow_provider_dativo.config.loader import load_job
-from airflow_provider_dativo.engine.runner import run_job
+from airflow_provider_dativo.engine.run import run_job
 
 result = run_job(load_job(sys.argv[1]), job_name="orders_job", run_id=sys.argv[2], dativo_home=sys.argv[3])
 sys.exit(result.exit_code)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.engine.conftest import HEADER
+from tests.support.workspace import HEADER
 
 GOOD = "1,a@example.com,paid,10.5,2,0.25,true,2024-01-03,2024-01-02T03:04:05Z"
 
@@ -108,7 +108,7 @@ def test_engine_package_import_is_light_and_airflow_free() -> None:
         "import sys, airflow_provider_dativo.engine;"
         "heavy = [m for m in ('pyarrow', 'pyiceberg') if m in sys.modules];"
         "assert not heavy, heavy;"
-        "import airflow_provider_dativo.engine.runner;"
+        "import airflow_provider_dativo.engine.run;"
         "assert 'pyiceberg' in sys.modules;"
         "bad = [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')];"
         "assert not bad, bad"

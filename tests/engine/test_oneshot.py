@@ -14,7 +14,7 @@ from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.engine.events import EventEmitter
 from airflow_provider_dativo.engine.metrics import METRIC_KEYS
 from airflow_provider_dativo.engine.oneshot import run_with_retries
-from tests.engine.conftest import Workspace
+from tests.support.workspace import Workspace
 
 GOOD = "1,a@example.com,paid,10.5,2,0.25,true,2024-01-03,2024-01-02T03:04:05Z"
 BAD_STATUS = "2,b@example.com,lost,1,1,0.5,false,2024-01-03,2024-01-02T03:04:05Z"
@@ -162,6 +162,21 @@ def test_exit_code_not_retryable_fails_after_one_try(ws: Workspace) -> None:
     assert outcome.sleeps == []
     assert outcome.event_types == ["job_started", "metrics_complete", "job_error"]
     assert outcome.result.metrics["retry_count"] == 0
+
+
+def test_an_error_no_retry_can_fix_fails_after_one_try(ws: Workspace) -> None:
+    """An invalid asset (an enum value that is not a valid int) is a ConfigError: retrying the
+    same file cannot help, whatever retry_config says."""
+    ws.asset(fields=[{"name": "order_id", "type": "int", "enum": ["one"]}])
+    ws.csv("orders.csv", "1", header="order_id")
+    job = job_with_retries(ws, RETRY_ON_2)
+
+    outcome = run(ws, job)
+
+    assert outcome.result.exit_code == 2 and outcome.result.error_type == "ConfigError"
+    assert outcome.result.retryable is False
+    assert outcome.sleeps == [] and outcome.result.metrics["retry_count"] == 0
+    assert "retry_attempt" not in outcome.event_types
 
 
 def test_error_not_matching_the_patterns_fails_after_one_try(ws: Workspace) -> None:

@@ -23,7 +23,7 @@ from airflow_provider_dativo.engine.tracing import (
     tracing_available,
 )
 from tests.conftest import REPO
-from tests.engine.conftest import Workspace
+from tests.support.workspace import Workspace
 
 JOB_ATTRIBUTES = {"tenant_id": "acme", "job_name": "orders_job", "connector": "csv"}
 

@@ -10,7 +10,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.state import DagRunState
 
 from airflow_provider_dativo.config.loader import load_runner
-from airflow_provider_dativo.engine.iceberg_writer import open_catalog
+from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
 from tests.conftest import EXAMPLES, REPO, RUNNER_AIRFLOW
 from tests.helpers import airflow_dags_test, make_deployment
 

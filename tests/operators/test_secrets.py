@@ -15,10 +15,10 @@ import yaml
 from airflow.sdk._shared.secrets_masker import redact
 
 from airflow_provider_dativo.config.loader import ResolvedJob
-from airflow_provider_dativo.engine.secrets import SecretsError
+from airflow_provider_dativo.engine.secrets.store import SecretsError
 from airflow_provider_dativo.operators.ingest import DativoIngestOperator
 from airflow_provider_dativo.operators.secrets import airflow_secrets_loader, connection_id
-from tests.engine.test_secrets import write_job, write_secrets
+from tests.support.secret_files import write_job, write_secrets
 
 FILE_KEY = "sk_file_acme_1111"
 CONN_KEY = "sk_conn_acme_2222"
@@ -144,7 +144,7 @@ def test_allowed_tenants_connection_is_read(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_missing_secret_names_the_connection_that_was_tried(tmp_path: Path) -> None:
-    from airflow_provider_dativo.engine.secrets import resolve_job_secrets
+    from airflow_provider_dativo.engine.secrets.store import resolve_job_secrets
 
     job = stripe_job(tmp_path, "${secret:HUBSPOT_TOKEN}")
     with pytest.raises(SecretsError) as info:

@@ -18,10 +18,10 @@ import pytest
 import yaml
 
 from airflow_provider_dativo.config.loader import load_job
-from airflow_provider_dativo.engine.redaction import Redactor
-from tests.engine.conftest import run_capturing_events
+from airflow_provider_dativo.engine.secrets.redaction import Redactor
 from tests.support.postgres import free_port
 from tests.support.tenants import make_tenants
+from tests.support.workspace import run_capturing_events
 
 SECRET = 'ab/cd+ef gh@ij:kl%"q\\z'
 

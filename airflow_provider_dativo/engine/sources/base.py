@@ -1,13 +1,13 @@
 """The contract every source connector meets, and the registry lookup that picks one for a job.
 
-Sources only read and shape data (one column per asset field, in asset order, either text or
-already the field's type); validation and typing happen later in one place for all of them.
+Sources only read and shape data, in record batches of bounded size (one column per asset
+field, in asset order, either text or already the field's type); cursor selection, typing and
+validation happen later in one place for all of them (:mod:`..pipeline`).
 
-File sources (:mod:`.files`) read paths. Database and API sources are :class:`BatchSource`\\ s:
-they read themselves in bounded record batches and can start beyond a cursor, so an
-incremental run asks the service only for what is new. Which engine runs a connector, and what
-it may do, comes from the connector registry and the deployment's recipe
-(:mod:`airflow_provider_dativo.config.connectors`).
+File sources (:mod:`.files`) read paths. Database and API sources (:mod:`.batched`) can start
+beyond a cursor, so an incremental run asks the service only for what is new. Which engine
+runs a connector, and what it may do, comes from the connector registry and the deployment's
+recipe (:mod:`airflow_provider_dativo.config.connectors`).
 """
 
 from __future__ import annotations
@@ -30,32 +30,23 @@ from airflow_provider_dativo.engine.errors import ConfigError, ConnectorNotAvail
 
 @runtime_checkable
 class Source(Protocol):
-    """Reads a job's input."""
+    """Reads a job's input as asset-shaped record batches of bounded size."""
 
-    def read(self) -> pa.Table:
-        """All records, one column per asset field in asset order (text or the field's Arrow type)."""
+    def preflight(self) -> None:
+        """Fail early, before the catalog is opened, when the input cannot exist (a file
+        source whose path matches nothing); sources that must ask a service do nothing."""
+        ...
+
+    def batches(self, after: pa.Scalar | None) -> Iterator[pa.Table]:
+        """Tables of bounded size, one column per asset field in asset order (text or the
+        field's Arrow type); at least one, possibly empty. With ``after`` (the committed cursor,
+        typed) a source may leave out records whose cursor is not beyond it (never records it
+        cannot place: the pipeline selects again)."""
         ...
 
     def describe(self) -> str:
         """A short human description for events and error messages, e.g. ``csv /data/*.csv``."""
         ...
-
-
-@runtime_checkable
-class BatchSource(Protocol):
-    """A source that reads itself in record batches of bounded size (databases, APIs)."""
-
-    def batches(self, after: pa.Scalar | None) -> Iterator[pa.Table]:
-        """Shaped tables of bounded size; with ``after`` (the committed cursor, typed), the
-        source may leave out records whose cursor is not beyond it (never records it cannot
-        place: the engine checks and selects again)."""
-        ...
-
-    def read(self, after: pa.Scalar | None = None) -> pa.Table:
-        """Every batch in one table (overwrite and merge loads are materialised anyway)."""
-        ...
-
-    def describe(self) -> str: ...
 
 
 def connector_of(job: ResolvedJob) -> EffectiveConnector:

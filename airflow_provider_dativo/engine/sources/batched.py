@@ -1,7 +1,7 @@
 """What database and API sources share: reading in batches, the pushdown switch, clean errors.
 
-A :class:`RecordBatchSource` produces asset-shaped tables of bounded size (:meth:`batches`);
-:meth:`read` concatenates them for the loads that are materialised anyway. Whether the source
+A :class:`RecordBatchSource` produces asset-shaped tables of bounded size (:meth:`batches`).
+Whether the source
 may filter by the committed cursor itself is the connector's ``cursor_pushdown`` capability:
 switched off (in a recipe), the source reads everything and the engine's own selection drops
 what was loaded already.
@@ -21,8 +21,7 @@ import pyarrow as pa
 from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.config.connectors import EffectiveConnector
 from airflow_provider_dativo.engine.errors import ConfigError
-from airflow_provider_dativo.engine.redaction import Redactor
-from airflow_provider_dativo.engine.sources.files import _concat
+from airflow_provider_dativo.engine.secrets.redaction import Redactor
 
 
 class RecordBatchSource:
@@ -56,6 +55,9 @@ class RecordBatchSource:
     def describe(self) -> str:
         return self.connector
 
+    def preflight(self) -> None:
+        """Nothing to check before the service is asked (``configure`` checked the settings)."""
+
     def scrub(self, text: str) -> str:
         """``text`` with this source's credentials masked (also URL- and JSON-escaped forms)."""
         return self._redactor.redact_text(text)
@@ -68,11 +70,6 @@ class RecordBatchSource:
             yield table
         if not produced:
             yield self.empty()
-
-    def read(self, after: pa.Scalar | None = None) -> pa.Table:
-        # A column typed in one batch and left as text in another (a value the fast cast
-        # refused) is unified as text, exactly as for files.
-        return _concat(list(self.batches(after)))
 
     def empty(self) -> pa.Table:
         """No records, with the asset's columns (as text: validation types them)."""

@@ -1,15 +1,27 @@
-"""File connectors (csv, jsonl, parquet): read one file or every match of a glob into one table.
+"""File connectors (csv, jsonl, parquet): one file or every match of a glob, in record batches.
 
-Every file is read and shaped to the asset separately, so an error names the file at fault;
-the shaped tables are then concatenated in sorted path order (deterministic across runs).
-CSV values are read as text so that validation can report bad values row by row instead of
-the reader failing the whole file on the first one.
+Files are read in sorted path order (deterministic across runs), each in batches of bounded
+size, so memory stays bounded whatever the file's size:
+
+* CSV in blocks of :data:`CSV_BLOCK_SIZE` bytes (``pyarrow.csv.open_csv``), every column as
+  text, so validation reports bad values row by row instead of the reader failing the whole
+  file on the first one;
+* Parquet in batches of :data:`BATCH_ROWS` rows, cast (safely) to the asset's types;
+* JSON Lines in chunks of about :data:`JSONL_CHUNK_BYTES` bytes cut at line ends, each parsed
+  on its own (Arrow's streaming JSON reader would fix every column's type from the first block
+  and fail on the first later record that differs); a parse error names the file and line.
+
+Every batch is shaped to the asset (its columns, in asset order), so an error names the file
+at fault; the cursor column of an incremental job is checked once the whole file was seen.
 """
 
 from __future__ import annotations
 
 import glob
+import io
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +35,16 @@ from airflow_provider_dativo.config.confinement import Confinement
 from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.config.job import FileSourceSettings
 from airflow_provider_dativo.config.loader import ResolvedJob
+from airflow_provider_dativo.engine.checks.schema import arrow_type
 from airflow_provider_dativo.engine.errors import ConfigError, SourceError
-from airflow_provider_dativo.engine.schema import arrow_type
 
 _GLOB_CHARS = ("*", "?", "[")
+CSV_BLOCK_SIZE = 8 << 20
+"""Bytes of CSV text per record batch."""
+BATCH_ROWS = 64 * 1024
+"""Rows per record batch of Parquet sources."""
+JSONL_CHUNK_BYTES = 16 << 20
+"""Bytes of JSON Lines text parsed at once (cut at a line end)."""
 
 
 def resolve_files(pattern: Path | str, confinement: Confinement | None = None) -> list[Path]:
@@ -90,26 +108,53 @@ class FileSource:
         """The files to read, in order, each checked against the tenant's confinement."""
         return resolve_files(self.pattern, self.confinement)
 
-    def read(self) -> pa.Table:
-        tables = []
+    def preflight(self) -> None:
+        """A missing or forbidden file, or a glob without match, fails before anything else is opened."""
+        self.files()
+
+    def batches(self, after: pa.Scalar | None = None) -> Iterator[pa.Table]:
+        """Every file's records as asset-shaped tables of bounded size (``after`` is unused:
+        files cannot filter by the cursor; the pipeline selects)."""
         for path in self.files():
             if path.stat().st_size == 0:
-                tables.append(self._empty())
+                yield self._empty()
                 continue
-            tables.append(self._shape(self._read_file(path), path))
-        return _concat(tables)
+            schema, batches = self._batches(path)
+            yield from self._shaped(path, schema, batches)
 
-    def _read_file(self, path: Path) -> pa.Table:
+    def _shaped(self, path: Path, schema: pa.Schema, batches: Iterator[pa.Table]) -> Iterator[pa.Table]:
+        """Shape every batch like the asset; columns are checked even when the file has no rows,
+        and the incremental cursor once the whole file was seen."""
+        empty = self._shape(schema.empty_table(), path)
+        incremental = self.settings.incremental
+        cursor = incremental.cursor_field if incremental is not None else None
+        rows = with_cursor = 0
+        produced = False
+        for table in batches:
+            if table.num_rows == 0:
+                continue
+            rows += table.num_rows
+            if cursor is not None and cursor in table.column_names:
+                with_cursor += table.num_rows - table.column(cursor).null_count
+            produced = True
+            yield self._shape(table, path)
+        if not produced:
+            yield empty
+        if cursor is not None and rows and not with_cursor:
+            # The same check and message as for a file read at once, on a stand-in of its columns.
+            names = schema.names if cursor not in schema.names else [cursor]
+            self._check_cursor(pa.table({n: pa.nulls(rows) for n in names}), path)
+
+    def _batches(self, path: Path) -> tuple[pa.Schema, Iterator[pa.Table]]:
+        """The file's columns and its records in tables of bounded size."""
         raise NotImplementedError
 
     def _empty(self) -> pa.Table:
         return pa.table({f.name: pa.array([], pa.string()) for f in self.asset.fields})
 
-    def _shape(self, table: pa.Table, path: Path, check_cursor: bool = True) -> pa.Table:
-        """Keep exactly the asset's columns in asset order; unknown columns are an error.
-
-        ``check_cursor=False`` leaves the cursor check to the caller (a streamed file is
-        checked once all its batches were seen, see :mod:`..streaming`)."""
+    def _shape(self, table: pa.Table, path: Path) -> pa.Table:
+        """Keep exactly the asset's columns in asset order; unknown columns are an error (the
+        incremental cursor is checked by :meth:`_shaped` once the whole file was seen)."""
         names = table.column_names
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -124,8 +169,6 @@ class FileSource:
             problems.append(f"columns not in asset {self.asset.name!r}: {_names(extra)}")
         if problems:
             raise SourceError(f"{path}: {'; '.join(problems)} (asset columns: {', '.join(expected)})")
-        if check_cursor:
-            self._check_cursor(table, path)
         columns = [
             table.column(name) if name in names else pa.chunked_array([pa.nulls(table.num_rows)])
             for name in expected
@@ -157,8 +200,8 @@ class CsvSource(FileSource):
     connector = "csv"
 
     def csv_options(self, block_size: int | None = None) -> dict[str, Any]:
-        """Reader options shared by the whole-file and the streamed reads: every asset column
-        as text (parsed and checked later, row by row), empty fields as nulls."""
+        """Reader options: every asset column as text (parsed and checked later, row by row),
+        empty fields as nulls."""
         names = [f.name for f in self.asset.fields]
         read_options = pacsv.ReadOptions(
             encoding=self.settings.encoding,
@@ -176,11 +219,24 @@ class CsvSource(FileSource):
             ),
         }
 
-    def _read_file(self, path: Path) -> pa.Table:
+    def _batches(self, path: Path) -> tuple[pa.Schema, Iterator[pa.Table]]:
+        errors = (pa.ArrowInvalid, LookupError, UnicodeDecodeError)
         try:
-            return pacsv.read_csv(path, **self.csv_options())
-        except (pa.ArrowInvalid, LookupError, UnicodeDecodeError) as exc:
+            reader = pacsv.open_csv(path, **self.csv_options(CSV_BLOCK_SIZE))
+        except errors as exc:
             raise SourceError(f"{path}: cannot read CSV: {exc}") from None
+
+        def batches() -> Iterator[pa.Table]:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except errors as exc:
+                    raise SourceError(f"{path}: cannot read CSV: {exc}") from None
+                yield pa.Table.from_batches([batch])
+
+        return reader.schema, batches()
 
 
 class JsonlSource(FileSource):
@@ -189,20 +245,64 @@ class JsonlSource(FileSource):
     connector = "jsonl"
     missing_required_is_error = False
 
-    def _read_file(self, path: Path) -> pa.Table:
+    def _batches(self, path: Path) -> tuple[pa.Schema, Iterator[pa.Table]]:
+        chunks = _line_chunks(path, JSONL_CHUNK_BYTES)
+        first = next(chunks, None)
+        if first is None:
+            return pa.schema([]), iter(())
+        table = self._parse(path, *first)
+
+        def batches() -> Iterator[pa.Table]:
+            yield table
+            for chunk in chunks:
+                yield self._parse(path, *chunk)
+
+        return table.schema, batches()
+
+    def _parse(self, path: Path, first_line: int, data: bytes) -> pa.Table:
+        """One chunk of whole lines; a parse error names the file and the line."""
         # Text-like fields are read as strings explicitly: left to inference, a string field
         # holding dates would come back as timestamps and lose its original text.
         text_like = ("string", "date", "timestamp")
         fields = [pa.field(f.name, pa.string()) for f in self.asset.fields if f.type in text_like]
-        explicit = pa.schema(fields)
+        options = pajson.ParseOptions(explicit_schema=pa.schema(fields))
         try:
-            table = pajson.read_json(path, parse_options=pajson.ParseOptions(explicit_schema=explicit))
+            table = pajson.read_json(io.BytesIO(data), parse_options=options)
         except pa.ArrowInvalid as exc:
-            raise SourceError(f"{path}: cannot read JSON lines: {exc}") from None
+            raise SourceError(f"{path}: cannot read JSON lines: {_at_line(str(exc), first_line)}") from None
         for name, type_ in zip(table.column_names, table.schema.types, strict=True):
             if pa.types.is_nested(type_):
                 raise SourceError(f"{path}: column {name!r} holds nested JSON values ({type_}), not scalars")
         return table
+
+
+def _line_chunks(path: Path, size: int) -> Iterator[tuple[int, bytes]]:
+    """``(first line number, bytes)`` of whole lines, about ``size`` bytes at a time."""
+    line = 1
+    rest = b""
+    with open(path, "rb") as stream:
+        while True:
+            block = stream.read(size)
+            if not block:
+                break
+            data = rest + block
+            end = data.rfind(b"\n")
+            if end < 0:
+                rest = data
+                continue
+            chunk, rest = data[: end + 1], data[end + 1 :]
+            yield line, chunk
+            line += chunk.count(b"\n")
+    if rest.strip():
+        yield line, rest
+
+
+_ROW = re.compile(r"\bin row (\d+)")
+
+
+def _at_line(message: str, first_line: int) -> str:
+    """Arrow counts rows within the chunk; say the line of the file instead."""
+    return _ROW.sub(lambda m: f"at line {first_line + int(m.group(1))}", message)
 
 
 class ParquetSource(FileSource):
@@ -210,14 +310,25 @@ class ParquetSource(FileSource):
 
     connector = "parquet"
 
-    def _read_file(self, path: Path) -> pa.Table:
+    def _batches(self, path: Path) -> tuple[pa.Schema, Iterator[pa.Table]]:
+        errors = (pa.ArrowInvalid, OSError)
         try:
-            return pq.read_table(path)
-        except (pa.ArrowInvalid, OSError) as exc:
+            parquet = pq.ParquetFile(path)
+            schema = parquet.schema_arrow
+        except errors as exc:
             raise SourceError(f"{path}: cannot read Parquet: {exc}") from None
 
-    def _shape(self, table: pa.Table, path: Path, check_cursor: bool = True) -> pa.Table:
-        shaped = super()._shape(table, path, check_cursor)
+        def batches() -> Iterator[pa.Table]:
+            try:
+                for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+                    yield pa.Table.from_batches([batch])
+            except errors as exc:
+                raise SourceError(f"{path}: cannot read Parquet: {exc}") from None
+
+        return schema, batches()
+
+    def _shape(self, table: pa.Table, path: Path) -> pa.Table:
+        shaped = super()._shape(table, path)
         columns = []
         for asset_field, column in zip(self.asset.fields, shaped.columns, strict=True):
             columns.append(self._cast(column, asset_field.name, asset_field.type, path))
@@ -250,18 +361,3 @@ def file_source(job: ResolvedJob, asset: Asset) -> FileSource:
         raise SourceError(f"job {job.path}: source.path is not set")
     cls = _CONNECTORS[job.config.source_connector]
     return cls(job.source_path, job.config.file_source(), asset, job.confinement)
-
-
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate shaped tables; a column typed differently across files falls back to text."""
-    if len(tables) == 1:
-        return tables[0]
-    names = tables[0].column_names
-    unified: list[list[pa.ChunkedArray]] = [[] for _ in tables]
-    for i in range(len(names)):
-        columns = [t.column(i) for t in tables]
-        types = {c.type for c in columns if not pa.types.is_null(c.type)}
-        target = types.pop() if len(types) == 1 else (pa.string() if types else pa.null())
-        for j, column in enumerate(columns):
-            unified[j].append(column if column.type == target else column.cast(target))
-    return pa.concat_tables([pa.Table.from_arrays(cols, names=names) for cols in unified])

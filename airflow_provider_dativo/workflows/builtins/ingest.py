@@ -1,7 +1,7 @@
 """``dativo_ingest``: run one dativo job as a workflow task and return its metrics.
 
 The job runs through the same engine entry point as ``DativoIngestOperator`` and ``dativo
-run`` (:func:`airflow_provider_dativo.engine.runner.run_job`), once per task try: the task's
+run`` (:func:`airflow_provider_dativo.engine.run.run_job`), once per task try: the task's
 ``retries`` decide retries, not the job's ``retry_config``. Exit code 0 and 1 (partial) return
 the metrics (``status`` says which); exit code 2 fails the task, at once when no retry can help
 (an invalid job or asset, a connector without engine, unreadable secrets).
@@ -15,14 +15,11 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from airflow_provider_dativo.config.base import StrictModel
 from airflow_provider_dativo.exceptions import DativoJobError
+from airflow_provider_dativo.outcomes import EXIT_FAILURE
 from airflow_provider_dativo.workflows.builtins.jobs import check_job_param, load_tenant_job, own_params
 from airflow_provider_dativo.workflows.context import WorkflowContext
 from airflow_provider_dativo.workflows.errors import FatalWorkflowError
 from airflow_provider_dativo.workflows.registry import register_workflow
-
-EXIT_FAILURE = 2
-NOT_RETRYABLE_ERROR_TYPES = frozenset({"ConfigError", "ConnectorNotAvailable", "SecretsError"})
-"""As for DativoIngestOperator: engine errors no retry can fix."""
 
 
 class IngestParams(StrictModel):
@@ -42,7 +39,7 @@ class IngestParams(StrictModel):
 def dativo_ingest(params: dict[str, Any], context: WorkflowContext) -> dict[str, Any]:
     """Run the job of ``params['config']``; return its ``metrics_complete`` metrics."""
     from airflow_provider_dativo.engine.events import EventEmitter
-    from airflow_provider_dativo.engine.runner import run_job
+    from airflow_provider_dativo.engine.run import run_job
 
     settings = own_params(IngestParams, params)
     job = load_tenant_job(settings.config, context)
@@ -67,6 +64,6 @@ def dativo_ingest(params: dict[str, Any], context: WorkflowContext) -> dict[str,
     if result.exit_code < EXIT_FAILURE:
         return metrics
     error = emitter.redact_text(result.error or f"dativo job {job_name} failed")
-    if result.error_type in NOT_RETRYABLE_ERROR_TYPES:
+    if not result.retryable:
         raise FatalWorkflowError(f"dativo job {job_name} cannot succeed on retry: {error}")
     raise DativoJobError(error, exit_code=result.exit_code, metrics=metrics)

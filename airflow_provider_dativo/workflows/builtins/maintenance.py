@@ -6,7 +6,7 @@ removes snapshots older than ``older_than_days`` except the ``retain_last`` newe
 every branch or tag head, through pyiceberg's ``table.maintenance.expire_snapshots()``. That
 rewrites metadata only: pyiceberg does not delete the expired data files. So the files no
 snapshot references any more (those of expired snapshots, and those a killed run left behind)
-are then deleted when older than ``orphans_older_than_hours`` (:mod:`...engine.orphans`).
+are then deleted when older than ``orphans_older_than_hours`` (:mod:`...engine.iceberg.orphans`).
 
 The table is a job's target (``config``: a job file of the workflow's tenant, with its catalog)
 or ``table`` (``[namespace.]name``, namespace defaulting to the tenant) in ``catalog``
@@ -15,8 +15,6 @@ or ``table`` (``[namespace.]name``, namespace defaulting to the tenant) in ``cat
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -27,9 +25,6 @@ from airflow_provider_dativo.workflows.builtins.jobs import check_job_param, loa
 from airflow_provider_dativo.workflows.context import ParamsCheck, WorkflowContext
 from airflow_provider_dativo.workflows.errors import FatalWorkflowError
 from airflow_provider_dativo.workflows.registry import register_workflow
-
-log = logging.getLogger(__name__)
-DAY_MS = 86_400_000
 
 
 class MaintenanceParams(StrictModel):
@@ -93,78 +88,28 @@ class MaintenanceParams(StrictModel):
         return TargetSettings(table=name, namespace=namespace, catalog=catalog), namespace
 
 
-def snapshots_to_expire(
-    snapshots: list[tuple[int, int]],
-    protected: set[int],
-    *,
-    now_ms: int,
-    older_than_days: float,
-    retain_last: int,
-) -> list[int]:
-    """Ids of ``(snapshot_id, timestamp_ms)`` older than the cutoff, minus the newest
-    ``retain_last`` and the ``protected`` ones (branch and tag heads)."""
-    newest_first = sorted(snapshots, key=lambda s: s[1], reverse=True)
-    kept = {snapshot_id for snapshot_id, _ in newest_first[:retain_last]} | protected
-    cutoff = now_ms - older_than_days * DAY_MS
-    return [sid for sid, ts in sorted(snapshots, key=lambda s: s[1]) if ts < cutoff and sid not in kept]
-
-
 @register_workflow("iceberg_maintenance", params_model=MaintenanceParams)
 def iceberg_maintenance(params: dict[str, Any], context: WorkflowContext) -> dict[str, Any]:
     """Expire the table's old snapshots; return what was there and what was removed."""
-    from pyiceberg.exceptions import NoSuchTableError
-
-    from airflow_provider_dativo.engine.iceberg_writer import open_catalog
+    from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
+    from airflow_provider_dativo.engine.iceberg.maintenance import maintain_table
 
     settings = own_params(MaintenanceParams, params)
     target, namespace = settings.target(context)
-    table_id = f"{namespace}.{target.table}"
     result: dict[str, Any] = {
-        "table": table_id,
+        "table": f"{namespace}.{target.table}",
         "older_than_days": settings.older_than_days,
         "retain_last": settings.retain_last,
     }
-    try:
-        table = open_catalog(target, settings.dativo_home).load_table((namespace, target.table))
-    except NoSuchTableError:
-        log.warning("table %s does not exist yet: nothing to maintain", table_id)
-        return {**result, "snapshots_before": 0, "snapshots_expired": 0, "snapshots_after": 0}
-    metadata = table.metadata
-    expire = snapshots_to_expire(
-        [(s.snapshot_id, s.timestamp_ms) for s in metadata.snapshots],
-        {ref.snapshot_id for ref in metadata.refs.values()},
-        now_ms=int(time.time() * 1000),
-        older_than_days=settings.older_than_days,
-        retain_last=settings.retain_last,
-    )
-    if expire:
-        table.maintenance.expire_snapshots().by_ids(expire).commit()
-    before = len(metadata.snapshots)
-    log.info("expired %d of %d snapshots of %s", len(expire), before, table_id)
+    catalog = open_catalog(target, settings.dativo_home)
     result.update(
-        {
-            "snapshots_before": before,
-            "snapshots_expired": len(expire),
-            "snapshots_after": before - len(expire),
-            "expired_snapshot_ids": expire,
-        }
+        maintain_table(
+            catalog,
+            namespace,
+            target.table,
+            older_than_days=settings.older_than_days,
+            retain_last=settings.retain_last,
+            orphans_older_than_hours=settings.orphans_older_than_hours,
+        )
     )
-    if settings.orphans_older_than_hours is not None:
-        result.update(_remove_orphans(table, settings.orphans_older_than_hours, table_id))
     return result
-
-
-def _remove_orphans(table: Any, older_than_hours: float, table_id: str) -> dict[str, Any]:
-    from datetime import timedelta
-
-    from airflow_provider_dativo.engine.orphans import remove_orphan_files
-
-    report = remove_orphan_files(table, older_than=timedelta(hours=older_than_hours))
-    log.info(
-        "deleted %d unreferenced files of %s (%d younger than %s h kept)",
-        report.deleted,
-        table_id,
-        report.too_young,
-        older_than_hours,
-    )
-    return {"orphan_files_deleted": report.deleted, "orphan_files_too_young": report.too_young}

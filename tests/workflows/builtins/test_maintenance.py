@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from airflow_provider_dativo.config.job import TargetSettings
-from airflow_provider_dativo.engine.iceberg_writer import open_catalog
-from airflow_provider_dativo.workflows.builtins.maintenance import snapshots_to_expire
+from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
+from airflow_provider_dativo.engine.iceberg.maintenance import snapshots_to_expire
 from tests.workflows.builtins.test_ingest import ORDERS_JOB
 from tests.workflows.helpers import run_cli, task, write_workflow
 

@@ -1,0 +1,351 @@
+"""Sinks: where a run's valid records go, one per write mode, behind one small interface.
+
+A sink takes the valid records batch by batch (:meth:`Sink.add`) and writes them straight away
+as Parquet data files under the table's location, about :data:`FILE_TARGET_BYTES` of Arrow data
+per file, so memory stays bounded whatever the input size. Nothing is visible until the run
+commits: :meth:`Sink.commit` adds every file in ONE commit (exactly once per run id, retried on
+conflicts, see :mod:`.commit`; a table that does not exist yet is created by that commit, see
+:mod:`.creation`), or :meth:`Sink.discard` deletes them.
+
+Every commit attempt stages against the table as it is at that moment:
+
+* schema changes are planned against its current schema (:mod:`.evolution`) and applied in the
+  same transaction; files written for another schema are rewritten, one at a time;
+* the records are rebased on the cursor it holds (:func:`.state.rebase_cursor`): what another
+  run loaded meanwhile is left out, again by rewriting the files;
+* then the mode's own operation, every snapshot carrying the run's properties:
+
+  - ``append``: one fast append of the files;
+  - ``overwrite``: a delete of every record, then the append; without records nothing is
+    deleted (an empty input never wipes a table);
+  - ``merge``: the table's data files that can hold one of the change's keys are found from
+    the manifests (partition values and the key columns' lower and upper bounds prune the
+    others, :func:`files_holding`), read one at a time, and those that hold some are
+    rewritten without those records (copy-on-write) in an overwrite snapshot; then the
+    change's files are appended. Memory holds the change's keys and one data file, never the
+    table or the change.
+
+Partitioned and sorted writes (issue 12) and a smarter merge plug in here, behind the same
+interface: a sink is built for a table, fed batches, then committed or discarded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyiceberg.catalog import Catalog
+from pyiceberg.conversions import from_bytes
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThanOrEqual
+from pyiceberg.manifest import DataFile
+from pyiceberg.schema import Schema
+from pyiceberg.table import FileScanTask, StagedTable, Table, Transaction
+from pyiceberg.table.metadata import TableMetadata
+
+from airflow_provider_dativo.engine.checks.incremental import CursorSpec, newer_than
+from airflow_provider_dativo.engine.errors import WriteError
+from airflow_provider_dativo.engine.iceberg._pyiceberg import read_data_files, write_data_files
+from airflow_provider_dativo.engine.iceberg.commit import CommitOutcome, commit_with_retries, delete_files
+from airflow_provider_dativo.engine.iceberg.creation import CreationUnresolved, create_with_first_load
+from airflow_provider_dativo.engine.iceberg.evolution import apply_changes, changes_for, evolved_metadata
+from airflow_provider_dativo.engine.iceberg.state import rebase_cursor
+from airflow_provider_dativo.engine.iceberg.tables import conform
+
+FILE_TARGET_BYTES = 128 << 20
+"""Arrow bytes of valid records buffered per data file (the Parquet file is several times smaller)."""
+
+Properties = Callable[[pa.Scalar | None], dict[str, str]]
+"""The snapshot properties of the run's commit, given the cursor it moves to (``None``: none)."""
+
+
+class DataFileWriter:
+    """Buffers records and writes them as data files of about :data:`FILE_TARGET_BYTES`."""
+
+    def __init__(self, table: Table, metadata: TableMetadata) -> None:
+        self.table = table
+        self.metadata = metadata
+        self.write_uuid = uuid.uuid4()
+        self.counter = itertools.count(0)
+        self.buffer: list[pa.Table] = []
+        self.buffered = 0
+        self.files: list[DataFile] = []
+
+    def add(self, records: pa.Table) -> None:
+        if records.num_rows == 0:
+            return
+        self.buffer.append(conform(self.metadata.schema(), records, self.table))
+        self.buffered += records.nbytes
+        if self.buffered >= FILE_TARGET_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        data = pa.concat_tables(self.buffer)
+        self.buffer, self.buffered = [], 0
+        self.files.extend(write_data_files(self.metadata, data, self.table.io, self.write_uuid, self.counter))
+
+    def discard(self) -> None:
+        self.buffer, self.buffered = [], 0
+        delete_files(self.table, [f.file_path for f in self.files])
+        self.files = []
+
+
+class Sink:
+    """Writes one run's valid records into ``table`` (existing, or staged for creation) and
+    commits them once; subclasses add what their write mode does (see the module docstring)."""
+
+    mode = "append"
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        asset_schema: Schema,
+        asset_name: str,
+        cursor: CursorSpec | None = None,
+        after: pa.Scalar | None = None,
+    ) -> None:
+        self.table = table
+        self.asset_schema = asset_schema
+        self.asset_name = asset_name
+        self.cursor = cursor
+        self.after = after
+        """The cursor the records were selected beyond (committed, or the job's ``start``)."""
+        # Refuses a table that cannot take the asset's records before a single one is read.
+        metadata = evolved_metadata(table, changes_for(table, asset_schema, asset_name))
+        self.written_schema = metadata.schema()
+        self.writer = DataFileWriter(table, metadata)
+        self.staged_cursor: pa.Scalar | None = None
+        """The cursor the last staged commit attempt carries (``None``: the cursor does not move)."""
+
+    @property
+    def files(self) -> list[DataFile]:
+        return self.writer.files
+
+    def add(self, records: pa.Table) -> None:
+        """Write valid, typed records (buffered up to a data file's worth)."""
+        self.writer.add(records)
+
+    def finish(self) -> None:
+        """Write what is still buffered: the input is consumed."""
+        self.writer.flush()
+
+    def discard(self) -> None:
+        """Delete every data file written so far: the run commits nothing."""
+        self.writer.discard()
+
+    def commit(
+        self, catalog: Catalog, *, run_id: str | None, top: pa.Scalar | None, properties: Properties
+    ) -> CommitOutcome:
+        """Commit every data file in one snapshot group, exactly once per run id; ``top`` is the
+        greatest cursor of the run's records. A staged table is created by this commit, unless
+        another writer created it first: the files then go to that table like to any other."""
+
+        def stage(current: Table, txn: Transaction) -> bool:
+            return self._stage(current, txn, top, properties)
+
+        table = self.table
+        creation_attempts = 0
+        if isinstance(table, StagedTable):
+            try:
+                created, creation_attempts = create_with_first_load(catalog, table, stage=stage)
+            except CreationUnresolved:
+                raise  # keeps the files: an unknown outcome might still land
+            except BaseException:
+                self.discard()
+                raise
+            if created is not None:
+                return created
+            try:
+                table = catalog.load_table(table.name())
+            except BaseException:
+                self.discard()
+                raise
+        outcome = commit_with_retries(
+            table, run_id=run_id, stage=stage, reused_files=lambda: [f.file_path for f in self.files]
+        )
+        outcome.attempts += creation_attempts
+        return outcome
+
+    def _stage(self, table: Table, txn: Transaction, top: pa.Scalar | None, properties: Properties) -> bool:
+        leave_out_until, cursor_value = rebase_cursor(table, self.cursor, self.after, top)
+        self.staged_cursor = cursor_value
+        apply_changes(txn, changes_for(table, self.asset_schema, self.asset_name))
+        schema = txn.table_metadata.schema()
+        if leave_out_until is not None or schema.as_struct() != self.written_schema.as_struct():
+            self._rewrite(table, txn.table_metadata, leave_out_until)
+        if not self.files and cursor_value is None:
+            return False
+        self.stage_mode(table, txn, properties(cursor_value))
+        return True
+
+    def stage_mode(self, table: Table, txn: Transaction, properties: dict[str, str]) -> None:
+        """Stage this mode's snapshots of :attr:`files` in ``txn``."""
+        append_files(txn, self.files, properties)
+
+    def _rewrite(self, table: Table, metadata: TableMetadata, after: pa.Scalar | None) -> None:
+        """Rewrite the data files for ``metadata``'s schema, leaving out records at or before
+        ``after``; one file at a time, so memory stays bounded."""
+        writer = DataFileWriter(table, metadata)
+        try:
+            for data_file in self.files:
+                with table.io.new_input(data_file.file_path).open() as stream:
+                    records = pq.read_table(stream)
+                if after is not None and self.cursor is not None:
+                    records = newer_than(records, self.cursor, after)
+                writer.add(records)
+                writer.flush()
+        except BaseException:
+            writer.discard()
+            raise
+        self.writer.discard()
+        self.writer = writer
+        self.written_schema = metadata.schema()
+
+
+def append_files(txn: Transaction, files: list[DataFile], properties: dict[str, str]) -> None:
+    """One fast-append snapshot of ``files`` (an empty one still commits the properties)."""
+    with txn.update_snapshot(snapshot_properties=properties).fast_append() as snapshot:
+        for data_file in files:
+            snapshot.append_data_file(data_file)
+
+
+class OverwriteSink(Sink):
+    """Replaces the table's records: a delete of everything, then the append, in one commit."""
+
+    mode = "overwrite"
+
+    def stage_mode(self, table: Table, txn: Transaction, properties: dict[str, str]) -> None:
+        if self.files and table.current_snapshot() is not None:
+            # As pyiceberg's own overwrite: a delete snapshot, then the append; both carry the
+            # run's properties. Without records nothing is deleted: an empty input never wipes.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+                txn.delete(delete_filter=AlwaysTrue(), snapshot_properties=properties)
+        append_files(txn, self.files, properties)
+
+
+class MergeSink(Sink):
+    """Upserts by ``merge_keys``: the table's records with one of the change's keys are replaced
+    by the change's records, the others are added (copy-on-write, see the module docstring)."""
+
+    mode = "merge"
+
+    def __init__(self, table: Table, *, merge_keys: list[str], **settings: Any) -> None:
+        super().__init__(table, **settings)
+        self.merge_keys = merge_keys
+
+    def stage_mode(self, table: Table, txn: Transaction, properties: dict[str, str]) -> None:
+        if self.files and table.current_snapshot() is not None:
+            keys = self._change_keys(table)
+            removed, added = rewrite_without(table, txn.table_metadata, keys, self.merge_keys)
+            if removed:
+                with txn.update_snapshot(snapshot_properties=properties).overwrite() as snapshot:
+                    for data_file in removed:
+                        snapshot.delete_data_file(data_file)
+                    for data_file in added:
+                        snapshot.append_data_file(data_file)
+        append_files(txn, self.files, properties)
+
+    def _change_keys(self, table: Table) -> pa.Table:
+        """The merge keys of every change record, read back from the change's data files."""
+        parts = []
+        for data_file in self.files:
+            with table.io.new_input(data_file.file_path).open() as stream:
+                parts.append(pq.read_table(stream, columns=self.merge_keys))
+        return pa.concat_tables(parts)
+
+
+def sink_for(mode: str, table: Table, *, merge_keys: list[str], **settings: Any) -> Sink:
+    """The sink of a job's ``target.mode`` (``settings``: those of :class:`Sink`)."""
+    if mode == "append":
+        return Sink(table, **settings)
+    if mode == "overwrite":
+        return OverwriteSink(table, **settings)
+    if mode == "merge":
+        return MergeSink(table, merge_keys=merge_keys, **settings)
+    raise WriteError(f"unknown write mode {mode!r}")
+
+
+# --- merge: which files hold the change's keys, and rewriting them without those records --------
+
+
+def _range_filter(keys: pa.Table) -> BooleanExpression:
+    """Rows whose every key column lies within the change's range of that column."""
+    expression: BooleanExpression = AlwaysTrue()
+    for name in keys.column_names:
+        bounds = pc.min_max(keys.column(name))
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        expression = And(expression, And(GreaterThanOrEqual(name, low), LessThanOrEqual(name, high)))
+    return expression
+
+
+def _keys_within_bounds(task: FileScanTask, keys: pa.Table, schema: Schema) -> pa.Table:
+    """The change's keys that fall within the file's lower and upper bounds of every key column
+    (all of them where a bound is missing: the manifests then cannot prune)."""
+    mask = None
+    for name in keys.column_names:
+        field = schema.find_field(name)
+        column = keys.column(name)
+        for bounds, compare in (
+            (task.file.lower_bounds, pc.greater_equal),
+            (task.file.upper_bounds, pc.less_equal),
+        ):
+            raw = (bounds or {}).get(field.field_id)
+            if raw is None:
+                continue
+            try:
+                bound = pa.scalar(from_bytes(field.field_type, raw), type=column.type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+                continue
+            within = compare(column, bound)
+            mask = within if mask is None else pc.and_(mask, within)
+    return keys if mask is None else keys.filter(mask)
+
+
+def files_holding(table: Table, keys: pa.Table) -> Iterator[tuple[FileScanTask, pa.Table]]:
+    """The table's data files that may hold one of ``keys``, each with the keys it may hold:
+    pruned first by pyiceberg's scan planning on the keys' range (partitions, manifest and file
+    statistics), then by each file's own bounds."""
+    schema = table.schema()
+    for task in table.scan(row_filter=_range_filter(keys)).plan_files():
+        candidates = _keys_within_bounds(task, keys, schema)
+        if candidates.num_rows:
+            yield task, candidates
+
+
+def rewrite_without(
+    table: Table, metadata: TableMetadata, keys: pa.Table, merge_keys: list[str]
+) -> tuple[list[DataFile], list[DataFile]]:
+    """The data files that hold some of ``keys`` and, written for ``metadata``, their records
+    without those keys: ``(removed, added)``. A file is first read on its key columns only;
+    only a file that does hold changed keys is read whole, one file in memory at a time."""
+    pa.default_memory_pool().release_unused()  # what the streamed change held goes back first
+    removed: list[DataFile] = []
+    writer = DataFileWriter(table, metadata)
+    try:
+        for task, candidates in files_holding(table, keys):
+            stored = read_data_files(table.metadata, table.io, [task], columns=merge_keys).select(merge_keys)
+            probe = candidates.cast(stored.schema, safe=False)
+            if not stored.join(probe, keys=merge_keys, join_type="left semi").num_rows:
+                continue
+            del stored
+            records = read_data_files(table.metadata, table.io, [task])
+            kept = records.join(probe, keys=merge_keys, join_type="left anti")
+            del records
+            removed.append(task.file)
+            writer.add(kept)
+            del kept
+            writer.flush()
+            pa.default_memory_pool().release_unused()
+    except BaseException:
+        writer.discard()
+        raise
+    return removed, writer.files

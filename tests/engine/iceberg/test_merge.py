@@ -1,0 +1,140 @@
+"""Merge loads in bounded memory: the change is staged as data files while it streams, and only
+the table's data files that can hold its keys are read and rewritten, in one commit."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from tests.support.batches import orders, use_small_batches, write_csv
+from tests.support.faults import faulty_catalog, race, racing_catalog
+from tests.support.iceberg_checks import cursor_of, orphan_files, snapshot_properties, warehouse_data_files
+from tests.support.workspace import Workspace
+
+
+def _data_files(ws: Workspace) -> set[str]:
+    return {task.file.file_path for task in ws.table().scan().plan_files()}
+
+
+def _three_days(ws: Workspace) -> list[set[str]]:
+    """Three appends of 1,000 orders each (ids 0-999, 1000-1999, 2000-2999): one file per day."""
+    files: list[set[str]] = []
+    for day in range(3):
+        write_csv(ws, orders(day * 1000, (day + 1) * 1000, bad_every=None))
+        assert ws.run(ws.job(), run_id=f"day-{day}").result.exit_code == 0
+        before = set().union(*files) if files else set()
+        files.append(_data_files(ws) - before)
+    return files
+
+
+def test_merge_rewrites_only_the_files_that_hold_changed_keys(ws: Workspace) -> None:
+    day0, day1, day2 = _three_days(ws)
+    change = orders(1500, 1510, bad_every=None)  # ten orders of day 1, now shipped
+    change = change.set_column(2, "status", pa.array(["shipped"] * 10))
+    new = orders(9000, 9005, bad_every=None)  # and five new orders
+    write_csv(ws, pa.concat_tables([change, new]))
+    result = ws.run(ws.job(mode="merge", merge_keys=["order_id"]), run_id="merge-1").result
+    assert result.exit_code == 0, result.error
+
+    after = _data_files(ws)
+    assert day0 <= after and day2 <= after  # the days without a changed key are untouched
+    assert not day1 & after  # day 1's file was rewritten
+    rows = ws.rows()
+    assert len(rows) == 3005
+    by_id = {r["order_id"]: r["status"] for r in rows}
+    assert all(by_id[i] == "shipped" for i in range(1500, 1510))
+    assert by_id[1499] == orders(1499, 1500, bad_every=None).column("status")[0].as_py()
+    assert all(i in by_id for i in range(9000, 9005))
+    # one commit of this run: an overwrite (day 1 rewritten) and an append (the change)
+    own = [p for p in snapshot_properties(ws.table()) if p["dativo.run-id"] == "merge-1"]
+    assert len(own) == 2
+    assert orphan_files(ws.table()) == []
+
+
+def test_merge_of_a_change_spanning_many_batches(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_small_batches(monkeypatch)
+    write_csv(ws, orders(0, 60_000, bad_every=None))
+    assert ws.run(ws.job(), run_id="load").result.exit_code == 0
+    write_csv(ws, orders(30_000, 90_000, bad_every=None))  # half updates, half new
+    result = ws.run(ws.job(mode="merge", merge_keys=["order_id"]), run_id="merge").result
+    assert result.exit_code == 0, result.error
+    assert result.metrics["records_valid"] == 60_000
+    ids = [r["order_id"] for r in ws.rows()]
+    assert ids == list(range(90_000))  # every key once
+    assert result.metrics["files_written"] > 2
+
+
+def test_duplicate_keys_in_different_batches_commit_nothing(ws: Workspace, monkeypatch) -> None:
+    use_small_batches(monkeypatch)
+    data = orders(0, 40_000, bad_every=None)
+    write_csv(ws, pa.concat_tables([data, orders(7, 8, bad_every=None)]))  # order 7 again, at the end
+    result = ws.run(ws.job(mode="merge", merge_keys=["order_id"])).result
+    assert result.exit_code == 2 and result.error_type == "WriteError"
+    assert "not unique" in result.error and "order_id=7" in result.error
+    assert not ws.catalog().table_exists("acme.orders")
+    assert warehouse_data_files(ws.home) == []
+
+
+def test_merge_retried_after_a_conflict_rewrites_against_the_refreshed_table(ws: Workspace) -> None:
+    write_csv(ws, orders(0, 100, bad_every=None))
+    assert ws.run(ws.job(), run_id="load").result.exit_code == 0
+    write_csv(ws, orders(50, 150, bad_every=None))
+    job = ws.job(
+        mode="merge",
+        merge_keys=["order_id"],
+        catalog=faulty_catalog(ws.home, "ConflictingCatalog", conflicts=1),
+    )
+    result = ws.run(job, run_id="merge").result
+    assert result.exit_code == 0, result.error
+    assert result.metrics["commit_attempts"] == 2
+    assert [r["order_id"] for r in ws.rows()] == list(range(150))
+    assert orphan_files(ws.table()) == []
+
+
+@pytest.mark.parametrize(
+    "merge_keys",
+    [["email"], ["ordered_at", "order_id"], ["amount", "ship_date"]],
+    ids=["string", "timestamp+long", "decimal+date"],
+)
+def test_merge_keys_of_every_type_prune_and_replace(ws: Workspace, merge_keys: list[str]) -> None:
+    """Keys of any asset type find their stored rows (the range filter and the file bounds are
+    compared in the key's own type), alone or together."""
+    for day in range(2):  # two files: ids 0-499 and 500-999
+        write_csv(ws, orders(day * 500, (day + 1) * 500, bad_every=None))
+        assert ws.run(ws.job(), run_id=f"day-{day}").result.exit_code == 0
+    before = _data_files(ws)
+    change = orders(600, 610, bad_every=None)
+    write_csv(ws, change.set_column(5, "score", pa.array(["99.5"] * 10)))
+    result = ws.run(ws.job(mode="merge", merge_keys=merge_keys), run_id="merge").result
+    assert result.exit_code == 0, result.error
+    rows = ws.rows()
+    assert [r["order_id"] for r in rows] == list(range(1000))
+    assert [r["order_id"] for r in rows if r["score"] == 99.5] == list(range(600, 610))
+    after = _data_files(ws)
+    assert len(before & after) == 1  # the file of ids 0-499 was left alone
+
+
+def test_concurrent_incremental_merges_load_every_record_exactly_once(ws: Workspace) -> None:
+    """Two merges stage the same new records against the same cursor; the one that commits
+    second finds the cursor moved, rebases its change on it and has nothing left to write."""
+    ws.asset([{"name": "id", "type": "long", "required": True}, {"name": "seq", "type": "long"}])
+    ws.csv("orders.csv", "1,10", "2,20", header="id,seq")
+    source = {"incremental": {"cursor_field": "seq"}}
+    merge = {"mode": "merge", "merge_keys": ["id"], "source": source}
+    assert ws.run(ws.job(**merge), run_id="first").result.exit_code == 0
+    ws.csv("orders.csv", "1,10", "2,25", "3,30", header="id,seq")  # 2 updated, 3 new
+    catalog = racing_catalog(ws, 2)
+    a = ws.job(name="a", catalog=catalog, **merge)
+    b = ws.job(name="b", catalog=catalog, **merge)
+    results = race(ws, [(a, "run-a"), (b, "run-b")])
+    assert [r.exit_code for r in results] == [0, 0], [r.error for r in results]
+    assert sorted(r.metrics["commit_attempts"] for r in results) == [1, 2]
+    assert sorted(r.metrics["files_written"] for r in results)[0] == 0
+    table = ws.table()
+    assert sorted((r["id"], r["seq"]) for r in table.scan().to_arrow().to_pylist()) == [
+        (1, 10),
+        (2, 25),
+        (3, 30),
+    ]
+    assert cursor_of(table, "seq") == 30
+    assert orphan_files(table) == []
