@@ -41,7 +41,7 @@ class IngestDagArgs:
     asset_uri: str
     retry_config: dict[str, Any] | None
     freshness: dict[str, Any] | None = None
-    """The schedule's freshness promise (:func:`~airflow_provider_dativo.freshness.deadline.freshness_arguments`)."""
+    """The freshness promise of the schedule (see ``freshness.deadline.freshness_arguments``)."""
 
 
 def schedule_timing(schedule: Schedule) -> str:
