@@ -103,7 +103,12 @@ def test_the_seed_state_store_events_count_per_schedule() -> None:
     events = [
         {"timestamp": "2025-10-03T10:00:00", "event": "schedule_enqueued", "schedule_id": "daily"},
         {"timestamp": "2025-10-03T10:00:01", "event": "run_started", "schedule_id": "daily"},
-        {"timestamp": "2025-10-03T10:00:09", "event": "run_finished", "schedule_id": "daily", "status": "failed"},
+        {
+            "timestamp": "2025-10-03T10:00:09",
+            "event": "run_finished",
+            "schedule_id": "daily",
+            "status": "failed",
+        },
         {"timestamp": "2025-10-03T11:00:00", "event": "schedule_enqueued", "schedule_id": "daily"},
     ]
     assert summarize_schedules(events) == [
@@ -125,7 +130,9 @@ def test_dativo_report_prints_the_same_numbers(event_files) -> None:
     report = json.loads(as_json.stdout.splitlines()[-1])
     assert (report["tasks_ok"], report["tasks_failed"]) == (5, 1)
     assert {t["tenant"]: t["rows_loaded"] for t in report["tenants"]} == {"acme": 50, "globex": 38}
-    assert {"dag_id", "status", "start_date", "duration_seconds", "rows_loaded"} <= set(report["recent_runs"][0])
+    assert {"dag_id", "status", "start_date", "duration_seconds", "rows_loaded"} <= set(
+        report["recent_runs"][0]
+    )
     text = dativo(*args, "--hours", "12")
     assert text.returncode == 0
     assert "error rate 16.7%" in text.stdout and "last 12 h" in text.stdout
