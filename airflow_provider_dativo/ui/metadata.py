@@ -1,8 +1,9 @@
 """The queries behind the Dativo view, on Airflow's metadata database (any dialect Airflow runs on).
 
 Each returns plain tuples or dicts for :mod:`airflow_provider_dativo.ui.summary` to combine.
-Window queries select DAG runs through ``dag_run.run_after`` (indexed) and reach task
-instances and XComs through their run, so the cost follows the window, not the history.
+Window queries select DAG runs through ``dag_run.run_after`` (indexed), reach task instances
+and XComs through their run and aggregate in the database (by DAG, day and state), so the cost
+follows the window, not the history, and what crosses the wire is one row per group.
 Nothing is filtered by user here: the caller passes the DAGs a user may read and
 :mod:`.summary` drops the rest.
 """
@@ -50,12 +51,17 @@ class RunRow:
 
 
 @dataclass
-class TaskRow:
+class Group:
+    """Aggregates of one (dag_id, day, state): runs, or finished task instances."""
+
     dag_id: str
-    run_id: str
-    task_id: str
+    day: str
     state: str | None
-    duration: float | None
+    count: int
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    duration_sum: float = 0.0
+    duration_count: int = 0
 
 
 def dativo_dags(session: Session) -> dict[str, DagInfo]:
@@ -81,39 +87,118 @@ def dativo_dags(session: Session) -> dict[str, DagInfo]:
     }
 
 
-def runs_since(session: Session, since: datetime) -> list[RunRow]:
-    from airflow.models.dagrun import DagRun
+def _metric(name: str):
+    """One integer field of the ingest task's XCom (a JSON object, as the Task SDK stores it)."""
+    from airflow.models.xcom import XComModel
 
+    return XComModel.value[name].as_integer()
+
+
+def _day(column):
+    return func.date(column)
+
+
+def _ingest_xcom_join():
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+
+    return (
+        (XComModel.dag_run_id == DagRun.id)
+        & (XComModel.task_id == INGEST_TASK_ID)
+        & (XComModel.key == "return_value")
+        & (XComModel.map_index == -1)
+    )
+
+
+def run_groups(session: Session, since: datetime) -> list[Group]:
+    """DAG runs due since ``since`` by (dag_id, day, state), with the rows their ingest task loaded."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+
+    day = _day(DagRun.run_after)
     rows = session.execute(
         select(
-            DagRun.id,
             DagRun.dag_id,
-            DagRun.run_id,
+            day,
             DagRun.state,
-            DagRun.run_after,
-            DagRun.start_date,
-            DagRun.end_date,
-        ).where(DagRun.run_after >= since)
+            func.count(),
+            func.coalesce(func.sum(_metric("records_valid")), 0),
+            func.coalesce(func.sum(_metric("records_invalid")), 0),
+        )
+        .outerjoin(XComModel, _ingest_xcom_join())
+        .where(DagRun.run_after >= since)
+        .group_by(DagRun.dag_id, day, DagRun.state)
     ).all()
-    return [RunRow(*row) for row in rows]
+    return [Group(d, str(k), s, n, int(ok or 0), int(bad or 0)) for d, k, s, n, ok, bad in rows]
 
 
-def tasks_since(session: Session, since: datetime) -> list[TaskRow]:
+def task_groups(session: Session, since: datetime) -> list[Group]:
+    """Finished (success or failed) task instances of the runs due since ``since``, by (dag_id,
+    day of the run, state), with the sum and count of their durations."""
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
 
+    day = _day(DagRun.run_after)
     rows = session.execute(
         select(
             TaskInstance.dag_id,
-            TaskInstance.run_id,
-            TaskInstance.task_id,
+            day,
             TaskInstance.state,
-            TaskInstance.duration,
+            func.count(),
+            func.coalesce(func.sum(TaskInstance.duration), 0.0),
+            func.count(TaskInstance.duration),
         )
         .join(DagRun, (DagRun.dag_id == TaskInstance.dag_id) & (DagRun.run_id == TaskInstance.run_id))
-        .where(DagRun.run_after >= since)
+        .where(DagRun.run_after >= since, TaskInstance.state.in_(("success", "failed")))
+        .group_by(TaskInstance.dag_id, day, TaskInstance.state)
     ).all()
-    return [TaskRow(*row) for row in rows]
+    return [
+        Group(d, str(k), s, n, duration_sum=float(total or 0), duration_count=int(c or 0))
+        for d, k, s, n, total, c in rows
+    ]
+
+
+_RUN_COLUMNS = ("id", "dag_id", "run_id", "state", "run_after", "start_date", "end_date")
+
+
+def _run_columns():
+    from airflow.models.dagrun import DagRun
+
+    return [getattr(DagRun, name) for name in _RUN_COLUMNS]
+
+
+def recent_runs(session: Session, since: datetime, readable: set[str], limit: int) -> list[RunRow]:
+    """The latest ``limit`` runs of ``readable`` DAGs due since ``since``, newest first (read in
+    batches, newest first, until enough are found)."""
+    from airflow.models.dagrun import DagRun
+
+    found: list[RunRow] = []
+    stmt = (
+        select(*_run_columns())
+        .where(DagRun.run_after >= since)
+        .order_by(DagRun.run_after.desc(), DagRun.id.desc())
+        .execution_options(yield_per=200)
+    )
+    for row in session.execute(stmt):
+        if row[1] in readable:
+            found.append(RunRow(*row))
+            if len(found) == limit:
+                break
+    return found
+
+
+def run_metrics(session: Session, run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The metrics the ingest task of each given run returned, by ``dag_run.id``."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+
+    ids = sorted(set(run_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(DagRun.id, XComModel.value).join(XComModel, _ingest_xcom_join()).where(DagRun.id.in_(ids))
+    ).all()
+    return {run_id: _decode(value) for run_id, value in rows}
 
 
 def _decode(value: Any) -> dict[str, Any]:
@@ -128,46 +213,28 @@ def _decode(value: Any) -> dict[str, Any]:
     return {key: value.get(key) for key in METRIC_FIELDS}
 
 
-def ingest_metrics_since(session: Session, since: datetime) -> dict[int, dict[str, Any]]:
-    """The metrics the ingest task of each run in the window returned, by ``dag_run.id``."""
-    from airflow.models.dagrun import DagRun
-    from airflow.models.xcom import XComModel
-
-    rows = session.execute(
-        select(XComModel.dag_run_id, XComModel.value)
-        .join(DagRun, DagRun.id == XComModel.dag_run_id)
-        .where(
-            DagRun.run_after >= since,
-            XComModel.task_id == INGEST_TASK_ID,
-            XComModel.key == "return_value",
-            XComModel.map_index == -1,
-        )
-    ).all()
-    return {run_id: _decode(value) for run_id, value in rows}
-
-
-def last_runs(session: Session, dag_ids: Iterable[str]) -> dict[str, RunRow]:
-    """The latest run (by ``run_after``) of each DAG, whenever it was."""
+def last_runs(session: Session, dag_ids: Iterable[str], since: datetime) -> dict[str, RunRow]:
+    """The latest run (by ``run_after``) of each DAG, whenever it was: found among the runs due
+    since ``since`` first, then, for the DAGs with none there, in their whole history."""
     from airflow.models.dagrun import DagRun
 
     wanted = set(dag_ids)
-    latest = (
-        select(DagRun.dag_id, func.max(DagRun.run_after).label("run_after"))
-        .group_by(DagRun.dag_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            DagRun.id,
-            DagRun.dag_id,
-            DagRun.run_id,
-            DagRun.state,
-            DagRun.run_after,
-            DagRun.start_date,
-            DagRun.end_date,
-        ).join(latest, (latest.c.dag_id == DagRun.dag_id) & (latest.c.run_after == DagRun.run_after))
-    ).all()
-    return {row[1]: RunRow(*row) for row in rows if row[1] in wanted}
+
+    def latest(where) -> dict[str, RunRow]:
+        newest = select(DagRun.dag_id, func.max(DagRun.run_after).label("run_after")).where(where)
+        newest = newest.group_by(DagRun.dag_id).subquery()
+        rows = session.execute(
+            select(*_run_columns()).join(
+                newest, (newest.c.dag_id == DagRun.dag_id) & (newest.c.run_after == DagRun.run_after)
+            )
+        ).all()
+        return {row[1]: RunRow(*row) for row in rows if row[1] in wanted}
+
+    found = latest(DagRun.run_after >= since)
+    missing = sorted(wanted - set(found))
+    for start in range(0, len(missing), 500):
+        found.update(latest(DagRun.dag_id.in_(missing[start : start + 500])))
+    return found
 
 
 def table_assets(session: Session) -> dict[str, list[tuple[str, str]]]:
@@ -185,19 +252,27 @@ def table_assets(session: Session) -> dict[str, list[tuple[str, str]]]:
     return tables
 
 
-def last_asset_events(session: Session, asset_ids: Iterable[int]) -> dict[int, datetime]:
-    """When each asset last received an event (an ingest run that committed), by asset id."""
+def last_asset_events(session: Session, asset_ids: Iterable[int], since: datetime) -> dict[int, datetime]:
+    """When each asset last received an event (an ingest run that committed), by asset id: looked
+    up among the events since ``since`` first (an index range), then in the whole history."""
     from airflow.models.asset import AssetEvent
 
-    ids = sorted(set(asset_ids))
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(AssetEvent.asset_id, func.max(AssetEvent.timestamp))
-        .where(AssetEvent.asset_id.in_(ids))
-        .group_by(AssetEvent.asset_id)
-    ).all()
-    return dict(rows)
+    wanted = sorted(set(asset_ids))
+
+    def newest(ids: list[int], *where) -> dict[int, datetime]:
+        if not ids:
+            return {}
+        rows = session.execute(
+            select(AssetEvent.asset_id, func.max(AssetEvent.timestamp))
+            .where(AssetEvent.asset_id.in_(ids), *where)
+            .group_by(AssetEvent.asset_id)
+        ).all()
+        return dict(rows)
+
+    found = newest(wanted, AssetEvent.timestamp >= since)
+    missing = [a for a in wanted if a not in found]
+    found.update(newest(missing))
+    return found
 
 
 def _callback_kwargs(callback_def: Any) -> dict[str, Any]:

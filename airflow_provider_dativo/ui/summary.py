@@ -56,23 +56,26 @@ def table_name(uri: str) -> str:
 
 
 class _Tally:
-    """Counters of one group (everything, a tenant, a day)."""
+    """Counters of one group (everything, a tenant, a day, a DAG)."""
 
     def __init__(self) -> None:
         self.runs = self.ok = self.failed = self.rows_loaded = self.rows_rejected = 0
-        self.durations: list[float] = []
+        self.runs_ok = self.runs_failed = 0
+        self.duration_sum = 0.0
+        self.duration_count = 0
 
-    def task(self, state: str | None, duration: float | None) -> None:
-        if state not in (OK, FAILED):
-            return
-        self.ok += state == OK
-        self.failed += state == FAILED
-        if duration is not None:
-            self.durations.append(float(duration))
+    def add_runs(self, group: metadata.Group) -> None:
+        self.runs += group.count
+        self.runs_ok += group.count if group.state == OK else 0
+        self.runs_failed += group.count if group.state == FAILED else 0
+        self.rows_loaded += group.rows_loaded
+        self.rows_rejected += group.rows_rejected
 
-    def rows(self, metrics: dict[str, Any]) -> None:
-        self.rows_loaded += int(metrics.get("records_valid") or 0)
-        self.rows_rejected += int(metrics.get("records_invalid") or 0)
+    def add_tasks(self, group: metadata.Group) -> None:
+        self.ok += group.count if group.state == OK else 0
+        self.failed += group.count if group.state == FAILED else 0
+        self.duration_sum += group.duration_sum
+        self.duration_count += group.duration_count
 
     @property
     def error_rate(self) -> float:
@@ -81,7 +84,7 @@ class _Tally:
 
     @property
     def avg_duration(self) -> float:
-        return round(sum(self.durations) / len(self.durations), 3) if self.durations else 0.0
+        return round(self.duration_sum / self.duration_count, 3) if self.duration_count else 0.0
 
 
 def build_summary(
@@ -91,33 +94,22 @@ def build_summary(
     now = now or datetime.now(timezone.utc)
     since = now - timedelta(hours=hours)
     dags = {d: info for d, info in metadata.dativo_dags(session).items() if d in readable}
-    runs = [r for r in metadata.runs_since(session, since) if r.dag_id in dags]
-    run_by_key = {(r.dag_id, r.run_id): r for r in runs}
-    metrics = metadata.ingest_metrics_since(session, since)
 
     total, tenants, days = _Tally(), defaultdict(_Tally), defaultdict(_Tally)
     per_dag: dict[str, _Tally] = defaultdict(_Tally)
-    for run in runs:
-        tenant = dags[run.dag_id].tenant or "-"
-        day = (run.run_after or now).astimezone(timezone.utc).date().isoformat()
-        for tally in (total, tenants[tenant], days[(day, tenant)]):
-            tally.runs += 1
-            tally.rows(metrics.get(run.id, {}))
-        per_dag[run.dag_id].runs += 1
-        per_dag[run.dag_id].rows(metrics.get(run.id, {}))
-        if run.state in (OK, FAILED):
-            per_dag[run.dag_id].ok += run.state == OK
-            per_dag[run.dag_id].failed += run.state == FAILED
-    for task in metadata.tasks_since(session, since):
-        run = run_by_key.get((task.dag_id, task.run_id))
-        if run is None:
-            continue
-        tenant = dags[run.dag_id].tenant or "-"
-        day = (run.run_after or now).astimezone(timezone.utc).date().isoformat()
-        for tally in (total, tenants[tenant], days[(day, tenant)]):
-            tally.task(task.state, task.duration)
+    for group in metadata.run_groups(session, since):
+        if group.dag_id in dags:
+            tenant = dags[group.dag_id].tenant or "-"
+            for tally in (total, tenants[tenant], days[(group.day, tenant)], per_dag[group.dag_id]):
+                tally.add_runs(group)
+    for group in metadata.task_groups(session, since):
+        if group.dag_id in dags:
+            tenant = dags[group.dag_id].tenant or "-"
+            for tally in (total, tenants[tenant], days[(group.day, tenant)]):
+                tally.add_tasks(group)
 
-    last = metadata.last_runs(session, dags)
+    recent = metadata.recent_runs(session, since, set(dags), RECENT_RUNS)
+    last = metadata.last_runs(session, dags, since)
     return {
         "window_hours": hours,
         "generated_at": _iso(now),
@@ -128,7 +120,7 @@ def build_summary(
         "runs": total.runs,
         "rows_loaded": total.rows_loaded,
         "rows_rejected": total.rows_rejected,
-        "recent_runs": _recent_runs(runs, dags, metrics),
+        "recent_runs": _recent_runs(recent, dags, metadata.run_metrics(session, (r.id for r in recent))),
         "schedules": _schedules(dags, per_dag, last),
         "tenants": [
             {
@@ -142,7 +134,7 @@ def build_summary(
             }
             for tenant, tally in sorted(tenants.items())
         ],
-        "tables": _tables(session, dags, per_dag, last, now),
+        "tables": _tables(session, dags, per_dag, last, since, now),
         "daily": [
             {
                 "day": day,
@@ -159,7 +151,6 @@ def build_summary(
 def _recent_runs(
     runs: list[metadata.RunRow], dags: dict[str, metadata.DagInfo], metrics: dict[int, dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    latest = sorted(runs, key=lambda r: (r.run_after or datetime.min.replace(tzinfo=timezone.utc), r.id))
     return [
         {
             "dag_id": run.dag_id,
@@ -174,7 +165,7 @@ def _recent_runs(
             "rows_rejected": metrics.get(run.id, {}).get("records_invalid"),
             "url": run_url(run.dag_id, run.run_id),
         }
-        for run in reversed(latest[-RECENT_RUNS:])
+        for run in runs
     ]
 
 
@@ -193,8 +184,8 @@ def _schedules(
                 "last_status": run.state if run else None,
                 "next_run_at": None if info.paused else _iso(info.next_run_at),
                 "runs": tally.runs,
-                "success": tally.ok,
-                "failed": tally.failed,
+                "success": tally.runs_ok,
+                "failed": tally.runs_failed,
                 "url": dag_url(dag_id),
             }
         )
@@ -206,6 +197,7 @@ def _tables(
     dags: dict[str, metadata.DagInfo],
     per_dag: dict[str, _Tally],
     last: dict[str, metadata.RunRow],
+    since: datetime,
     now: datetime,
 ) -> list[dict[str, Any]]:
     tables = {
@@ -213,7 +205,9 @@ def _tables(
         for uri, writers in metadata.table_assets(session).items()
     }
     tables = {uri: writers for uri, writers in tables.items() if writers}
-    events = metadata.last_asset_events(session, (a for writers in tables.values() for _, a in writers))
+    events = metadata.last_asset_events(
+        session, (a for writers in tables.values() for _, a in writers), since
+    )
     promises = metadata.freshness_promises(session)
     promised = {d for writers in tables.values() for d, _ in writers if d in promises}
     late_runs = metadata.missed_deadlines(session, (last[d].id for d in promised if d in last), now)

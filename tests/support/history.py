@@ -4,7 +4,7 @@ The DAGs are the factory's own, synced with Airflow's DAG-processor code
 (``update_dag_parsing_results_in_db``), so tags, assets and deadline alerts are what Airflow
 writes. Runs, task instances, the ingest task's XCom and the asset events are inserted in bulk
 into Airflow's tables, shaped as a finished ingest run leaves them (the XCom value as Airflow's
-``XComModel.serialize_value`` stores it).
+Task SDK stores a returned dict: a JSON object).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def insert_runs(session, runs: Sequence[Run], *, chunk: int = 5000) -> dict[tupl
                     "key": "return_value",
                     "dag_id": r.dag_id,
                     "run_id": r.run_id,
-                    "value": XComModel.serialize_value(_metrics(r)),
+                    "value": _metrics(r),  # a JSON object, as the Task SDK stores a returned dict
                     "timestamp": r.run_after + timedelta(seconds=r.duration),
                 }
                 for r in finished
