@@ -27,6 +27,8 @@ INGEST_TASK_ID = "ingest"
 """The ingest DAG's only task (``dag_spec.INGEST_TASK_ID``); its XCom holds the job's metrics."""
 FRESHNESS_ALERT = "dativo_freshness"
 """The name of the deadline alert a ``freshness_minutes`` schedule gets (``freshness.deadline``)."""
+ID_CHUNK = 5000
+"""Run ids per ``IN (...)`` list (sqlite allows 32766 parameters)."""
 METRIC_FIELDS = ("records_valid", "records_invalid", "table", "status")
 """The only XCom fields the view reads: counts and the table name, never free text."""
 
@@ -98,38 +100,45 @@ def _day(column):
     return func.date(column)
 
 
-def _ingest_xcom_join():
-    from airflow.models.dagrun import DagRun
-    from airflow.models.xcom import XComModel
-
-    return (
-        (XComModel.dag_run_id == DagRun.id)
-        & (XComModel.task_id == INGEST_TASK_ID)
-        & (XComModel.key == "return_value")
-        & (XComModel.map_index == -1)
-    )
-
-
 def run_groups(session: Session, since: datetime) -> list[Group]:
-    """DAG runs due since ``since`` by (dag_id, day, state), with the rows their ingest task loaded."""
+    """DAG runs due since ``since`` by (dag_id, day, state), with the rows their ingest task loaded.
+
+    Two steps rather than one join: the runs of the window (``run_after`` index), then their
+    ingest XComs by primary key (``dag_run_id``), which stays an index lookup whatever the
+    planner knows about the tables' sizes.
+    """
     from airflow.models.dagrun import DagRun
     from airflow.models.xcom import XComModel
 
-    day = _day(DagRun.run_after)
-    rows = session.execute(
-        select(
-            DagRun.dag_id,
-            day,
-            DagRun.state,
-            func.count(),
-            func.coalesce(func.sum(_metric("records_valid")), 0),
-            func.coalesce(func.sum(_metric("records_invalid")), 0),
+    runs = session.execute(
+        select(DagRun.id, DagRun.dag_id, _day(DagRun.run_after), DagRun.state).where(
+            DagRun.run_after >= since
         )
-        .outerjoin(XComModel, _ingest_xcom_join())
-        .where(DagRun.run_after >= since)
-        .group_by(DagRun.dag_id, day, DagRun.state)
     ).all()
-    return [Group(d, str(k), s, n, int(ok or 0), int(bad or 0)) for d, k, s, n, ok, bad in rows]
+    rows: dict[int, tuple[int, int]] = {}
+    ids = [run[0] for run in runs]
+    for start in range(0, len(ids), ID_CHUNK):
+        rows.update(
+            (run_id, (int(ok or 0), int(bad or 0)))
+            for run_id, ok, bad in session.execute(
+                select(XComModel.dag_run_id, _metric("records_valid"), _metric("records_invalid")).where(
+                    XComModel.dag_run_id.in_(ids[start : start + ID_CHUNK]),
+                    XComModel.task_id == INGEST_TASK_ID,
+                    XComModel.key == "return_value",
+                    XComModel.map_index == -1,
+                )
+            )
+        )
+    groups: dict[tuple[str, str, str | None], Group] = {}
+    for run_id, dag_id, day, state in runs:
+        group = groups.get((dag_id, str(day), state))
+        if group is None:
+            group = groups[(dag_id, str(day), state)] = Group(dag_id, str(day), state, 0)
+        ok, bad = rows.get(run_id, (0, 0))
+        group.count += 1
+        group.rows_loaded += ok
+        group.rows_rejected += bad
+    return list(groups.values())
 
 
 def task_groups(session: Session, since: datetime) -> list[Group]:
@@ -189,14 +198,18 @@ def recent_runs(session: Session, since: datetime, readable: set[str], limit: in
 
 def run_metrics(session: Session, run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """The metrics the ingest task of each given run returned, by ``dag_run.id``."""
-    from airflow.models.dagrun import DagRun
     from airflow.models.xcom import XComModel
 
     ids = sorted(set(run_ids))
     if not ids:
         return {}
     rows = session.execute(
-        select(DagRun.id, XComModel.value).join(XComModel, _ingest_xcom_join()).where(DagRun.id.in_(ids))
+        select(XComModel.dag_run_id, XComModel.value).where(
+            XComModel.dag_run_id.in_(ids),
+            XComModel.task_id == INGEST_TASK_ID,
+            XComModel.key == "return_value",
+            XComModel.map_index == -1,
+        )
     ).all()
     return {run_id: _decode(value) for run_id, value in rows}
 
