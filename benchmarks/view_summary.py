@@ -33,6 +33,7 @@ loopback (``tests/support/postgres.py``) and removes it afterwards.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -121,6 +122,29 @@ def measure(client, path: str, headers: dict, repeats: int) -> list[float]:
     return times
 
 
+def profile_summary(user) -> None:
+    """Where one 24-hour summary spends its time (auth manager, queries, assembly), on stderr; run
+    in this thread, since the app serves requests in worker threads cProfile does not see."""
+    import cProfile
+    import io
+    import pstats
+
+    from airflow.utils.session import create_session
+
+    from airflow_provider_dativo.ui.auth import readable_dag_ids
+    from airflow_provider_dativo.ui.summary import build_summary
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    with create_session(scoped=False) as session:
+        body = build_summary(session, readable_dag_ids(user, session), hours=24)
+    json.dumps(body)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+    print(out.getvalue(), file=sys.stderr)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schedules", type=int, default=1000)
@@ -129,6 +153,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--sqlite", action="store_true", help="use a sqlite metadata database")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of one 24h summary")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="dativo-view-bench-"))
@@ -217,6 +242,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
         for name, path, who in cases:
             times = measure(client, path, who, args.repeats)
             results.append((name, statistics.median(times), min(times)))
+    if args.profile:
+        profile_summary(SimpleAuthManagerUser(username="admin", role="admin"))
     base = results[0][1]
     header = ["request", "median ms", "fastest ms", "x baseline"]
     rows = [[n, f"{m:.1f}", f"{f:.1f}", f"{m / base:.2f}"] for n, m, f in results]
