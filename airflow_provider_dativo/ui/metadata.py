@@ -50,6 +50,7 @@ class RunRow:
     run_after: datetime | None
     start_date: datetime | None
     end_date: datetime | None
+    day: str | None = None
 
 
 @dataclass
@@ -100,45 +101,59 @@ def _day(column):
     return func.date(column)
 
 
-def run_groups(session: Session, since: datetime) -> list[Group]:
-    """DAG runs due since ``since`` by (dag_id, day, state), with the rows their ingest task loaded.
-
-    Two steps rather than one join: the runs of the window (``run_after`` index), then their
-    ingest XComs by primary key (``dag_run_id``), which stays an index lookup whatever the
-    planner knows about the tables' sizes.
-    """
+def window_runs(session: Session, since: datetime) -> list[RunRow]:
+    """The DAG runs due since ``since`` (``run_after`` index), with their day (UTC)."""
     from airflow.models.dagrun import DagRun
-    from airflow.models.xcom import XComModel
 
-    runs = session.execute(
-        select(DagRun.id, DagRun.dag_id, _day(DagRun.run_after), DagRun.state).where(
-            DagRun.run_after >= since
-        )
+    rows = session.execute(
+        select(*_run_columns(), _day(DagRun.run_after)).where(DagRun.run_after >= since)
     ).all()
+    return [RunRow(*row[:-1], day=str(row[-1])) for row in rows]
+
+
+def run_groups(session: Session, runs: list[RunRow]) -> list[Group]:
+    """The runs by (dag_id, day, state), with the rows their ingest task loaded: their ingest
+    XComs are read by primary key (``dag_run_id``), an index lookup whatever the planner knows
+    about the tables' sizes."""
     rows: dict[int, tuple[int, int]] = {}
-    ids = [run[0] for run in runs]
+    ids = [run.id for run in runs]
     for start in range(0, len(ids), ID_CHUNK):
         rows.update(
             (run_id, (int(ok or 0), int(bad or 0)))
             for run_id, ok, bad in session.execute(
-                select(XComModel.dag_run_id, _metric("records_valid"), _metric("records_invalid")).where(
-                    XComModel.dag_run_id.in_(ids[start : start + ID_CHUNK]),
-                    XComModel.task_id == INGEST_TASK_ID,
-                    XComModel.key == "return_value",
-                    XComModel.map_index == -1,
+                select(_xcom_model().dag_run_id, _metric("records_valid"), _metric("records_invalid")).where(
+                    *_ingest_xcom(ids[start : start + ID_CHUNK])
                 )
             )
         )
     groups: dict[tuple[str, str, str | None], Group] = {}
-    for run_id, dag_id, day, state in runs:
-        group = groups.get((dag_id, str(day), state))
+    for run in runs:
+        key = (run.dag_id, run.day or "", run.state)
+        group = groups.get(key)
         if group is None:
-            group = groups[(dag_id, str(day), state)] = Group(dag_id, str(day), state, 0)
-        ok, bad = rows.get(run_id, (0, 0))
+            group = groups[key] = Group(*key, 0)
+        ok, bad = rows.get(run.id, (0, 0))
         group.count += 1
         group.rows_loaded += ok
         group.rows_rejected += bad
     return list(groups.values())
+
+
+def _xcom_model():
+    from airflow.models.xcom import XComModel
+
+    return XComModel
+
+
+def _ingest_xcom(run_ids: list[int]) -> tuple:
+    """The conditions selecting the ingest task's ``return_value`` of the given runs."""
+    model = _xcom_model()
+    return (
+        model.dag_run_id.in_(run_ids),
+        model.task_id == INGEST_TASK_ID,
+        model.key == "return_value",
+        model.map_index == -1,
+    )
 
 
 def task_groups(session: Session, since: datetime) -> list[Group]:
@@ -176,24 +191,9 @@ def _run_columns():
     return [getattr(DagRun, name) for name in _RUN_COLUMNS]
 
 
-def recent_runs(session: Session, since: datetime, readable: set[str], limit: int) -> list[RunRow]:
-    """The latest ``limit`` runs of ``readable`` DAGs due since ``since``, newest first (read in
-    batches, newest first, until enough are found)."""
-    from airflow.models.dagrun import DagRun
-
-    found: list[RunRow] = []
-    stmt = (
-        select(*_run_columns())
-        .where(DagRun.run_after >= since)
-        .order_by(DagRun.run_after.desc(), DagRun.id.desc())
-        .execution_options(yield_per=200)
-    )
-    for row in session.execute(stmt):
-        if row[1] in readable:
-            found.append(RunRow(*row))
-            if len(found) == limit:
-                break
-    return found
+def newest_first(runs: list[RunRow], limit: int) -> list[RunRow]:
+    """The latest ``limit`` of ``runs`` by ``run_after``."""
+    return sorted(runs, key=lambda r: (r.run_after, r.id), reverse=True)[:limit]
 
 
 def run_metrics(session: Session, run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
@@ -203,14 +203,7 @@ def run_metrics(session: Session, run_ids: Iterable[int]) -> dict[int, dict[str,
     ids = sorted(set(run_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        select(XComModel.dag_run_id, XComModel.value).where(
-            XComModel.dag_run_id.in_(ids),
-            XComModel.task_id == INGEST_TASK_ID,
-            XComModel.key == "return_value",
-            XComModel.map_index == -1,
-        )
-    ).all()
+    rows = session.execute(select(XComModel.dag_run_id, XComModel.value).where(*_ingest_xcom(ids))).all()
     return {run_id: _decode(value) for run_id, value in rows}
 
 
@@ -226,27 +219,31 @@ def _decode(value: Any) -> dict[str, Any]:
     return {key: value.get(key) for key in METRIC_FIELDS}
 
 
-def last_runs(session: Session, dag_ids: Iterable[str], since: datetime) -> dict[str, RunRow]:
-    """The latest run (by ``run_after``) of each DAG, whenever it was: found among the runs due
-    since ``since`` first, then, for the DAGs with none there, in their whole history."""
+def last_runs(session: Session, dag_ids: Iterable[str], runs: list[RunRow]) -> dict[str, RunRow]:
+    """The latest run (by ``run_after``) of each DAG, whenever it was: among ``runs`` (the
+    window's) first, then, for the DAGs with none there, in their whole history."""
     from airflow.models.dagrun import DagRun
 
     wanted = set(dag_ids)
-
-    def latest(where) -> dict[str, RunRow]:
-        newest = select(DagRun.dag_id, func.max(DagRun.run_after).label("run_after")).where(where)
-        newest = newest.group_by(DagRun.dag_id).subquery()
+    found: dict[str, RunRow] = {}
+    for run in runs:
+        best = found.get(run.dag_id)
+        if run.dag_id in wanted and (best is None or (run.run_after, run.id) > (best.run_after, best.id)):
+            found[run.dag_id] = run
+    missing = sorted(wanted - set(found))
+    for start in range(0, len(missing), ID_CHUNK):
+        newest = (
+            select(DagRun.dag_id, func.max(DagRun.run_after).label("run_after"))
+            .where(DagRun.dag_id.in_(missing[start : start + ID_CHUNK]))
+            .group_by(DagRun.dag_id)
+            .subquery()
+        )
         rows = session.execute(
             select(*_run_columns()).join(
                 newest, (newest.c.dag_id == DagRun.dag_id) & (newest.c.run_after == DagRun.run_after)
             )
         ).all()
-        return {row[1]: RunRow(*row) for row in rows if row[1] in wanted}
-
-    found = latest(DagRun.run_after >= since)
-    missing = sorted(wanted - set(found))
-    for start in range(0, len(missing), 500):
-        found.update(latest(DagRun.dag_id.in_(missing[start : start + 500])))
+        found.update({row[1]: RunRow(*row) for row in rows})
     return found
 
 
@@ -305,25 +302,22 @@ def freshness_promises(session: Session) -> dict[str, int]:
     from airflow.models.deadline_alert import DeadlineAlert
     from airflow.models.serialized_dag import SerializedDagModel
 
-    latest = (
-        select(SerializedDagModel.dag_id, func.max(SerializedDagModel.created_at).label("created_at"))
-        .group_by(SerializedDagModel.dag_id)
-        .subquery()
+    latest = dict(
+        session.execute(
+            select(SerializedDagModel.dag_id, func.max(SerializedDagModel.created_at)).group_by(
+                SerializedDagModel.dag_id
+            )
+        ).all()
     )
     rows = session.execute(
-        select(SerializedDagModel.dag_id, DeadlineAlert.callback_def)
+        select(SerializedDagModel.dag_id, SerializedDagModel.created_at, DeadlineAlert.callback_def)
         .join(DeadlineAlert, DeadlineAlert.serialized_dag_id == SerializedDagModel.id)
-        .join(
-            latest,
-            (latest.c.dag_id == SerializedDagModel.dag_id)
-            & (latest.c.created_at == SerializedDagModel.created_at),
-        )
         .where(DeadlineAlert.name == FRESHNESS_ALERT)
     ).all()
     promises = {}
-    for dag_id, callback_def in rows:
+    for dag_id, created_at, callback_def in rows:
         minutes = _callback_kwargs(callback_def).get("freshness_minutes")
-        if isinstance(minutes, int):
+        if created_at == latest.get(dag_id) and isinstance(minutes, int):
             promises[dag_id] = minutes
     return promises
 

@@ -97,7 +97,8 @@ def build_summary(
 
     total, tenants, days = _Tally(), defaultdict(_Tally), defaultdict(_Tally)
     per_dag: dict[str, _Tally] = defaultdict(_Tally)
-    for group in metadata.run_groups(session, since):
+    runs = [run for run in metadata.window_runs(session, since) if run.dag_id in dags]
+    for group in metadata.run_groups(session, runs):
         if group.dag_id in dags:
             tenant = dags[group.dag_id].tenant or "-"
             for tally in (total, tenants[tenant], days[(group.day, tenant)], per_dag[group.dag_id]):
@@ -108,8 +109,8 @@ def build_summary(
             for tally in (total, tenants[tenant], days[(group.day, tenant)]):
                 tally.add_tasks(group)
 
-    recent = metadata.recent_runs(session, since, set(dags), RECENT_RUNS)
-    last = metadata.last_runs(session, dags, since)
+    recent = metadata.newest_first(runs, RECENT_RUNS)
+    last = metadata.last_runs(session, dags, runs)
     return {
         "window_hours": hours,
         "generated_at": _iso(now),
