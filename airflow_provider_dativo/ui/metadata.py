@@ -232,16 +232,17 @@ def last_runs(session: Session, dag_ids: Iterable[str], runs: list[RunRow]) -> d
             found[run.dag_id] = run
     missing = sorted(wanted - set(found))
     for start in range(0, len(missing), ID_CHUNK):
+        chunk = missing[start : start + ID_CHUNK]
         newest = (
             select(DagRun.dag_id, func.max(DagRun.run_after).label("run_after"))
-            .where(DagRun.dag_id.in_(missing[start : start + ID_CHUNK]))
+            .where(DagRun.dag_id.in_(chunk))
             .group_by(DagRun.dag_id)
             .subquery()
         )
         rows = session.execute(
-            select(*_run_columns()).join(
-                newest, (newest.c.dag_id == DagRun.dag_id) & (newest.c.run_after == DagRun.run_after)
-            )
+            select(*_run_columns())
+            .join(newest, (newest.c.dag_id == DagRun.dag_id) & (newest.c.run_after == DagRun.run_after))
+            .where(DagRun.dag_id.in_(chunk))
         ).all()
         found.update({row[1]: RunRow(*row) for row in rows})
     return found

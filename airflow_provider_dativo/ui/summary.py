@@ -33,7 +33,11 @@ OK, FAILED = "success", "failed"
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if moment else None
+    if moment is None:
+        return None
+    if moment.utcoffset():
+        moment = moment.astimezone(timezone.utc)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _seconds(start: datetime | None, end: datetime | None) -> float | None:

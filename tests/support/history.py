@@ -102,6 +102,7 @@ def insert_runs(session, runs: Sequence[Run], *, chunk: int = 5000) -> dict[tupl
     from airflow.models.xcom import XComModel
 
     assets = outlet_assets(session)
+    runs = sorted(runs, key=lambda r: r.run_after)  # Airflow creates runs in time order: ids follow
     ids: dict[tuple[str, str], int] = {}
     for start in range(0, len(runs), chunk):
         part = runs[start : start + chunk]
