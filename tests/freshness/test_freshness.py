@@ -21,7 +21,6 @@ from airflow_provider_dativo.dag_factory import build_dags
 from airflow_provider_dativo.freshness import notifiers
 from airflow_provider_dativo.freshness.callback import freshness_missed
 from airflow_provider_dativo.freshness.deadline import ALERT_NAME, CALLBACK_PATH
-from tests.conftest import EXAMPLES, RUNNER_AIRFLOW
 from tests.freshness import notifiers_for_tests
 from tests.helpers import make_deployment
 
@@ -118,12 +117,21 @@ def test_a_workflow_schedule_cannot_promise_freshness(tmp_path: Path) -> None:
 
 
 def test_export_writes_the_same_deadline(tmp_path: Path) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.test_export import comparable
+
+    path = runner(tmp_path, "freshness_minutes: 15")
     out = tmp_path / "exported"
-    assert main(["export", str(RUNNER_AIRFLOW), "--out", str(out), "--app-root", str(EXAMPLES)]) == 0
-    source = (out / "acme_orders_csv.py").read_text()
+    assert main(["export", str(path), "--out", str(out)]) == 0
+    source = (out / "acme_orders.py").read_text()
     assert "from airflow_provider_dativo.freshness.deadline import freshness_deadline" in source
-    assert "deadline=freshness_deadline({'schedule': 'acme_orders_csv'" in source
-    assert "freshness_deadline" not in (out / "stripe_customers_hourly.py").read_text()
+    assert "deadline=freshness_deadline({'schedule': 'acme_orders'" in source
+    exported = DagBag(dag_folder=str(out), safe_mode=False)
+    assert exported.import_errors == {}
+    factory = build_dags(path, cache_dir="off")["acme_orders"]
+    assert comparable(exported.dags["acme_orders"]) == comparable(factory)
+    assert comparable(factory)["dag"]["deadline"]
 
 
 def run_callback(**kwargs):

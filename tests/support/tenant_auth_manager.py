@@ -3,7 +3,8 @@
 Airflow's simple auth manager gives every viewer every DAG; deployments that separate tenants
 plug in an auth manager that decides per DAG. This one (Airflow's documented extension point,
 a subclass of the simple auth manager) lets a user named ``<tenant>_viewer`` read only the
-DAGs whose dag_id starts with ``<tenant>_``; everyone else is as in the simple auth manager.
+DAGs whose dag_id starts with ``<tenant>_`` (``<t1>+<t2>_viewer``: those of either tenant);
+everyone else is as in the simple auth manager.
 """
 
 from __future__ import annotations
@@ -20,5 +21,6 @@ class TenantAuthManager(SimpleAuthManager):
         )
         if not allowed or not user.username.endswith(SUFFIX):
             return allowed
-        tenant = user.username.removesuffix(SUFFIX)
-        return details is not None and bool(details.id) and details.id.startswith(f"{tenant}_")
+        tenants = user.username.removesuffix(SUFFIX).split("+")
+        dag_id = details.id if details is not None else None
+        return bool(dag_id) and any(dag_id.startswith(f"{tenant}_") for tenant in tenants)

@@ -15,30 +15,30 @@ NOW = datetime.now(timezone.utc).replace(microsecond=0)
 SECRET = "pw-Zq81-never-show-me"
 SCHEDULES = [
     {
-        "name": "acme_orders",
-        "tenant": "acme",
+        "name": "zeta_orders",
+        "tenant": "zeta",
         "table": "orders",
         "cron": "0 * * * *",
         "freshness_minutes": 30,
     },
-    {"name": "acme_returns", "tenant": "acme", "table": "returns", "cron": "0 3 * * *"},
-    {"name": "globex_events", "tenant": "globex", "table": "events", "interval_seconds": 900},
+    {"name": "zeta_returns", "tenant": "zeta", "table": "returns", "cron": "0 3 * * *"},
+    {"name": "omega_events", "tenant": "omega", "table": "events", "interval_seconds": 900},
 ]
 
 
 def history() -> list[Run]:
     hour = timedelta(hours=1)
     return [
-        # acme_orders: three runs in the last day (one failed), one 3 days ago
-        Run("acme_orders", NOW - 1 * hour, "success", 10.0, 100, 2, "acme.orders"),
-        Run("acme_orders", NOW - 2 * hour, "failed", 4.0, 0, 0, "acme.orders"),
-        Run("acme_orders", NOW - 3 * hour, "success", 16.0, 50, 0, "acme.orders"),
-        Run("acme_orders", NOW - 72 * hour, "success", 20.0, 1000, 0, "acme.orders"),
-        # acme_returns: one run 5 hours ago whose metrics carry free text with a secret
-        Run("acme_returns", NOW - 5 * hour, "success", 30.0, 7, 1, "acme.returns", {"error": f"pw={SECRET}"}),
-        # globex_events: two runs, both fine
-        Run("globex_events", NOW - 1 * hour, "success", 2.0, 40, 0, "globex.events"),
-        Run("globex_events", NOW - 4 * hour, "success", 4.0, 60, 5, "globex.events"),
+        # zeta_orders: three runs in the last day (one failed), one 3 days ago
+        Run("zeta_orders", NOW - 1 * hour, "success", 10.0, 100, 2, "zeta.orders"),
+        Run("zeta_orders", NOW - 2 * hour, "failed", 4.0, 0, 0, "zeta.orders"),
+        Run("zeta_orders", NOW - 3 * hour, "success", 16.0, 50, 0, "zeta.orders"),
+        Run("zeta_orders", NOW - 72 * hour, "success", 20.0, 1000, 0, "zeta.orders"),
+        # zeta_returns: one run 5 hours ago whose metrics carry free text with a secret
+        Run("zeta_returns", NOW - 5 * hour, "success", 30.0, 7, 1, "zeta.returns", {"error": f"pw={SECRET}"}),
+        # omega_events: two runs, both fine
+        Run("omega_events", NOW - 1 * hour, "success", 2.0, 40, 0, "omega.events"),
+        Run("omega_events", NOW - 4 * hour, "success", 4.0, 60, 5, "omega.events"),
     ]
 
 
@@ -47,7 +47,9 @@ def api(airflow_db, tmp_path_factory: pytest.TempPathFactory):
     """Airflow's api-server app (with the plugin mounted) on the session's database."""
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("AIRFLOW__CORE__AUTH_MANAGER", "tests.support.tenant_auth_manager.TenantAuthManager")
-    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,acme_viewer:viewer")
+    monkeypatch.setenv(
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,zeta_viewer:viewer,zeta+omega_viewer:viewer"
+    )
     monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "dativo-view-test-secret-0123456789abcdef")
     root = tmp_path_factory.mktemp("view")
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(root / "passwords.json"))
@@ -60,7 +62,7 @@ def api(airflow_db, tmp_path_factory: pytest.TempPathFactory):
     with create_session() as session:
         sync_dags(dags.values(), session)
         insert_runs(session, history())
-        session.add(Connection(conn_id="dativo_acme_stripe_api_key", conn_type="generic", password=SECRET))
+        session.add(Connection(conn_id="dativo_zeta_stripe_api_key", conn_type="generic", password=SECRET))
     app = create_app()
     manager = get_auth_manager()
 
@@ -72,7 +74,11 @@ def api(airflow_db, tmp_path_factory: pytest.TempPathFactory):
     monkeypatch.undo()
 
 
-def summary(api, username="admin", role="admin", **params) -> dict:
+ALL_MINE = ("zeta+omega_viewer", "viewer")
+"""A user who reads exactly this module's DAGs (the session's database holds other tests' runs)."""
+
+
+def summary(api, username=ALL_MINE[0], role=ALL_MINE[1], **params) -> dict:
     client, token = api
     response = client.get(
         "/dativo/api/summary", params=params, headers={"Authorization": f"Bearer {token(username, role)}"}
@@ -115,13 +121,13 @@ def test_the_api_refuses_anyone_who_is_not_an_airflow_user(api, headers) -> None
 
 def test_the_ui_cookie_is_accepted(api) -> None:
     client, token = api
-    response = client.get("/dativo/api/summary", cookies={"_token": token("admin", "admin")})
+    response = client.get("/dativo/api/summary", cookies={"_token": token(*ALL_MINE)})
     assert response.status_code == 200 and response.json()["tasks_ok"] == 5
 
 
 def test_kpis_count_the_window(api) -> None:
     day = summary(api)
-    # last 24 h: acme_orders 3 runs (1 failed), acme_returns 1, globex_events 2
+    # last 24 h: zeta_orders 3 runs (1 failed), zeta_returns 1, omega_events 2
     assert (day["tasks_ok"], day["tasks_failed"]) == (5, 1)
     assert day["error_rate"] == pytest.approx(1 / 6, abs=1e-4)
     assert day["avg_duration_seconds"] == pytest.approx((10 + 4 + 16 + 30 + 2 + 4) / 6, abs=1e-3)
@@ -134,8 +140,8 @@ def test_kpis_count_the_window(api) -> None:
 def test_tenants_recent_runs_schedules_and_tables(api) -> None:
     data = summary(api)
     tenants = {t["tenant"]: t for t in data["tenants"]}
-    assert tenants["acme"] == {
-        "tenant": "acme",
+    assert tenants["zeta"] == {
+        "tenant": "zeta",
         "runs": 4,
         "tasks": 4,
         "error_rate": 0.25,
@@ -143,34 +149,34 @@ def test_tenants_recent_runs_schedules_and_tables(api) -> None:
         "rows_loaded": 157,
         "rows_rejected": 3,
     }
-    assert (tenants["globex"]["runs"], tenants["globex"]["error_rate"], tenants["globex"]["rows_loaded"]) == (
+    assert (tenants["omega"]["runs"], tenants["omega"]["error_rate"], tenants["omega"]["rows_loaded"]) == (
         2,
         0.0,
         100,
     )
 
     runs = data["recent_runs"]
-    assert [r["dag_id"] for r in runs[:2]] == ["acme_orders", "globex_events"] or [
+    assert [r["dag_id"] for r in runs[:2]] == ["zeta_orders", "omega_events"] or [
         r["dag_id"] for r in runs[:2]
-    ] == ["globex_events", "acme_orders"]
+    ] == ["omega_events", "zeta_orders"]
     failed = next(r for r in runs if r["status"] == "failed")
-    assert (failed["dag_id"], failed["duration_seconds"]) == ("acme_orders", 4.0)
+    assert (failed["dag_id"], failed["duration_seconds"]) == ("zeta_orders", 4.0)
     assert (
-        failed["url"] == f"/dags/acme_orders/runs/{failed['run_id'].replace(':', '%3A').replace('+', '%2B')}"
+        failed["url"] == f"/dags/zeta_orders/runs/{failed['run_id'].replace(':', '%3A').replace('+', '%2B')}"
     )
 
     schedules = {s["dag_id"]: s for s in data["schedules"]}
-    assert (schedules["acme_orders"]["success"], schedules["acme_orders"]["failed"]) == (2, 1)
+    assert (schedules["zeta_orders"]["success"], schedules["zeta_orders"]["failed"]) == (2, 1)
     assert (
-        schedules["acme_orders"]["last_status"] == "success"
-        and schedules["acme_orders"]["url"] == "/dags/acme_orders"
+        schedules["zeta_orders"]["last_status"] == "success"
+        and schedules["zeta_orders"]["url"] == "/dags/zeta_orders"
     )
 
     tables = {t["table"]: t for t in data["tables"]}
-    assert set(tables) == {"acme.orders", "acme.returns", "globex.events"}
-    assert tables["acme.orders"]["rows_added"] == 150 and tables["acme.orders"]["freshness_minutes"] == 30
-    assert tables["acme.returns"]["freshness_minutes"] is None
-    last = datetime.fromisoformat(tables["acme.orders"]["last_snapshot_at"].replace("Z", "+00:00"))
+    assert set(tables) == {"zeta.orders", "zeta.returns", "omega.events"}
+    assert tables["zeta.orders"]["rows_added"] == 150 and tables["zeta.orders"]["freshness_minutes"] == 30
+    assert tables["zeta.returns"]["freshness_minutes"] is None
+    last = datetime.fromisoformat(tables["zeta.orders"]["last_snapshot_at"].replace("Z", "+00:00"))
     assert last == NOW - timedelta(hours=1) + timedelta(seconds=10)
     assert not any(t["late"] for t in data["tables"])
 
@@ -179,12 +185,12 @@ def test_tenants_recent_runs_schedules_and_tables(api) -> None:
 
 
 def test_a_user_counts_only_the_dags_they_may_read(api) -> None:
-    data = summary(api, username="acme_viewer", role="viewer")
-    assert {s["dag_id"] for s in data["schedules"]} == {"acme_orders", "acme_returns"}
-    assert [t["tenant"] for t in data["tenants"]] == ["acme"]
+    data = summary(api, username="zeta_viewer", role="viewer")
+    assert {s["dag_id"] for s in data["schedules"]} == {"zeta_orders", "zeta_returns"}
+    assert [t["tenant"] for t in data["tenants"]] == ["zeta"]
     assert (data["tasks_ok"], data["tasks_failed"], data["rows_loaded"]) == (3, 1, 157)
-    assert {t["table"] for t in data["tables"]} == {"acme.orders", "acme.returns"}
-    assert all(r["dag_id"].startswith("acme_") for r in data["recent_runs"])
+    assert {t["table"] for t in data["tables"]} == {"zeta.orders", "zeta.returns"}
+    assert all(r["dag_id"].startswith("zeta_") for r in data["recent_runs"])
 
 
 def test_no_secret_or_connection_value_appears(api) -> None:
@@ -202,21 +208,21 @@ def test_a_missed_freshness_deadline_shows_the_table_late(api) -> None:
 
     with create_session() as session:
         latest = session.scalars(
-            select(DagRun).where(DagRun.dag_id == "acme_orders").order_by(DagRun.run_after.desc()).limit(1)
+            select(DagRun).where(DagRun.dag_id == "zeta_orders").order_by(DagRun.run_after.desc()).limit(1)
         ).one()
         deadline = Deadline(
             deadline_time=latest.run_after + timedelta(minutes=30),
             callback=AsyncCallback("airflow_provider_dativo.freshness.callback.freshness_missed"),
             dagrun_id=latest.id,
             deadline_alert_id=None,
-            dag_id="acme_orders",
+            dag_id="zeta_orders",
         )
         deadline.missed = True
         session.add(deadline)
     try:
         tables = {t["table"]: t for t in summary(api)["tables"]}
-        assert tables["acme.orders"]["late"] is True
-        assert tables["acme.returns"]["late"] is False and tables["globex.events"]["late"] is False
+        assert tables["zeta.orders"]["late"] is True
+        assert tables["zeta.returns"]["late"] is False and tables["omega.events"]["late"] is False
     finally:
         with create_session() as session:
             session.delete(session.get(Deadline, deadline.id))
