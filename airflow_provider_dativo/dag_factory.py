@@ -35,6 +35,7 @@ from airflow_provider_dativo.dag_spec import (
     config_error_dag_id,
     ingest_dag_args,
 )
+from airflow_provider_dativo.freshness.deadline import freshness_deadline
 from airflow_provider_dativo.operators.config_error import DativoConfigErrorOperator
 from airflow_provider_dativo.operators.ingest import DativoIngestOperator
 from airflow_provider_dativo.parse_cache import CACHE_ENV, DagArguments, ParseCache, cache_folder
@@ -164,7 +165,8 @@ def make_timetable(args: TimetableArgs | None) -> CronTriggerTimetable | DeltaTr
 def build_ingest_dag(args: IngestDagArgs) -> DAG:
     """One DAG with exactly one :class:`DativoIngestOperator`."""
     retry_policy = DativoRetryPolicy(args.retry_config) if args.retry_config else None
-    with DAG(schedule=make_timetable(args.timetable), **args.dag) as dag:
+    freshness = {"deadline": freshness_deadline(args.freshness)} if args.freshness else {}
+    with DAG(schedule=make_timetable(args.timetable), **args.dag, **freshness) as dag:
         DativoIngestOperator(
             **args.task,
             retry_policy=retry_policy,

@@ -41,6 +41,8 @@ class IngestDagArgs:
     task: dict[str, Any]
     asset_uri: str
     retry_config: dict[str, Any] | None
+    freshness: dict[str, Any] | None = None
+    """The freshness promise of the schedule (see ``freshness.deadline.freshness_arguments``)."""
 
 
 def schedule_timing(schedule: Schedule) -> str:
@@ -130,6 +132,23 @@ def ingest_dag_args(spec: ScheduleSpec, *, app_root: str | None) -> IngestDagArg
         task=task,
         asset_uri=job.asset_uri,
         retry_config=retry.model_dump(mode="json") if retry else None,
+        freshness=freshness_promise(spec),
+    )
+
+
+def freshness_promise(spec: ScheduleSpec) -> dict[str, Any] | None:
+    """What the deadline alert of a schedule with ``freshness_minutes`` needs, as plain data."""
+    schedule, job = spec.schedule, spec.job
+    if not schedule.freshness_minutes:
+        return None
+    from airflow_provider_dativo.freshness.deadline import freshness_arguments
+
+    return freshness_arguments(
+        schedule=schedule.name,
+        tenant=job.tenant_id,
+        table=f"{job.namespace}.{job.config.target.table}",
+        minutes=schedule.freshness_minutes,
+        notifier=schedule.freshness_notifier,
     )
 
 

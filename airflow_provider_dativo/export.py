@@ -27,8 +27,9 @@ from airflow.sdk import DAG, Asset, CronTriggerTimetable, DeltaTriggerTimetable
 
 {operator_import}
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
-'''
+{extra_imports}'''
 _INGEST_IMPORT = "from airflow_provider_dativo.operators.ingest import DativoIngestOperator"
+_FRESHNESS_IMPORT = "from airflow_provider_dativo.freshness.deadline import freshness_deadline\n"
 _WORKFLOW_IMPORT = "from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator"
 
 
@@ -48,10 +49,20 @@ def _policy(retry_config: dict[str, Any] | None) -> str:
 
 
 def _dag_header(
-    dag: dict[str, Any], timetable: TimetableArgs | None, runner_path: Path, operator: str
+    dag: dict[str, Any],
+    timetable: TimetableArgs | None,
+    runner_path: Path,
+    operator: str,
+    freshness: dict[str, Any] | None = None,
 ) -> list[str]:
     """The module docstring, imports and ``with DAG(...) as dag:`` line of a generated file."""
-    lines = [_HEADER.format(dag_id=dag["dag_id"], runner=runner_path, operator_import=operator)]
+    header = _HEADER.format(
+        dag_id=dag["dag_id"],
+        runner=runner_path,
+        operator_import=operator,
+        extra_imports=_FRESHNESS_IMPORT if freshness else "",
+    )
+    lines = [header]
     lines.append("with DAG(")
     if timetable is None:
         schedule = "None"
@@ -61,13 +72,15 @@ def _dag_header(
         schedule = f"DeltaTriggerTimetable(timedelta(seconds={timetable.interval_seconds!r}))"
     lines.append(f"    schedule={schedule},")
     lines.extend(f"    {key}={py_literal(value)}," for key, value in dag.items())
+    if freshness:
+        lines.append(f"    deadline=freshness_deadline({py_literal(freshness)}),")
     lines.append(") as dag:")
     return lines
 
 
 def render_dag_file(args: IngestDagArgs, runner_path: Path) -> str:
     """The source of one static DAG file."""
-    lines = _dag_header(args.dag, args.timetable, runner_path, _INGEST_IMPORT)
+    lines = _dag_header(args.dag, args.timetable, runner_path, _INGEST_IMPORT, args.freshness)
     lines.append("    DativoIngestOperator(")
     lines.extend(f"        {key}={py_literal(value)}," for key, value in args.task.items())
     lines.append(f"        retry_policy={_policy(args.retry_config)},")

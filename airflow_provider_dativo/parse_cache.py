@@ -31,7 +31,7 @@ from airflow_provider_dativo import __version__
 from airflow_provider_dativo.dag_spec import IngestDagArgs, TimetableArgs
 from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, WorkflowTaskArgs
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 CACHE_ENV = "DATIVO_PARSE_CACHE_DIR"
 RACY_WINDOW_NS = 2_000_000_000
 """Files changed less than this before a parse are not trusted to have a stable signature."""
@@ -95,6 +95,7 @@ def _encode(args: IngestDagArgs) -> dict[str, Any]:
         "task": _encode_kwargs(args.task),
         "asset_uri": args.asset_uri,
         "retry_config": args.retry_config,
+        "freshness": args.freshness,
     }
 
 
@@ -105,6 +106,7 @@ def _decode(data: dict[str, Any]) -> IngestDagArgs:
         task=_decode_kwargs(data["task"]),
         asset_uri=data["asset_uri"],
         retry_config=data["retry_config"],
+        freshness=data["freshness"],
     )
 
 

@@ -1,4 +1,4 @@
-"""The ``dativo`` console script: run, validate, pools, export, workflow plan|run.
+"""The ``dativo`` console script: run, validate, pools, export, workflow plan|run, report.
 
 Commands print machine-readable output on stdout (JSON events, pools JSON) and human
 messages on stderr, and exit 0 (success), 1 (partial) or 2 (failure / invalid input).
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from airflow_provider_dativo.cli.report import add_report_parser, cmd_report
 from airflow_provider_dativo.cli.workflow import add_workflow_parser, cmd_workflow
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
 from airflow_provider_dativo.config.paths import app_root_from_env
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="folder for the DAG files")
     _add_app_root(export)
     add_workflow_parser(sub, _add_app_root)
+    add_report_parser(sub)
     return parser
 
 
@@ -79,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pools": cmd_pools,
         "export": cmd_export,
         "workflow": cmd_workflow,
+        "report": cmd_report,
     }[args.command]
     try:
         return handler(args)

@@ -40,3 +40,7 @@ MAX_TIMEOUT_SECONDS = DAY_SECONDS
 
 MAX_BATCH_BYTES = 1 << 30
 """Largest record batch a database connector may ask its driver for (1 GiB)."""
+
+MAX_FRESHNESS_MINUTES = 366 * DAY_SECONDS // 60
+"""Longest freshness promise (a year and a day): a deadline beyond it is no promise, and a value
+near ``timedelta``'s limit would overflow when Airflow adds it to the queued time."""

@@ -370,6 +370,8 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
         if isinstance(job, DativoConfigError):
             plan.failures.append(_file_failure(path, index, schedule, "config", job, app_root))
             continue
+        if schedule.freshness_minutes and not schedule.freshness_notifier and orchestrator.freshness_notifier:
+            schedule = schedule.model_copy(update={"freshness_notifier": orchestrator.freshness_notifier})
         grants_from = plan.path if grants.get(job.tenant_id) else None
         plan.specs.append(
             ScheduleSpec(index, schedule, job, orchestrator.concurrency_per_tenant, grants_from)

@@ -12,7 +12,7 @@ from croniter import croniter
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from airflow_provider_dativo.config.base import StrictModel
-from airflow_provider_dativo.config.limits import DB_INT_MAX, MAX_INTERVAL_SECONDS
+from airflow_provider_dativo.config.limits import DB_INT_MAX, MAX_FRESHNESS_MINUTES, MAX_INTERVAL_SECONDS
 from airflow_provider_dativo.config.retry import RetryConfig
 
 AIRFLOW_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
@@ -35,6 +35,17 @@ def check_airflow_id(value: str, what: str) -> str:
     return value
 
 
+DOTTED_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*([:.][A-Za-z_][A-Za-z0-9_]*)$")
+"""``package.module:function`` or ``package.module.function``: a callable to import at run time."""
+
+
+def check_dotted_path(value: str) -> str:
+    if not DOTTED_PATH.match(value) or "." not in value.replace(":", "."):
+        raise ValueError(f"{value!r} is not 'package.module:function' or 'package.module.function'")
+    return value
+
+
+DottedPath = Annotated[str, AfterValidator(check_dotted_path)]
 DagId = Annotated[str, AfterValidator(lambda value: check_airflow_id(value, "dag_id"))]
 TaskId = Annotated[str, AfterValidator(lambda value: check_airflow_id(value, "task id"))]
 
@@ -85,6 +96,21 @@ class Schedule(StrictModel):
     timezone: str = "UTC"
     max_concurrent_runs: Annotated[int, Field(ge=1, le=DB_INT_MAX)] = 1
     tags: dict[str, Any] = Field(default_factory=dict)
+    freshness_minutes: Annotated[int, Field(gt=0, le=MAX_FRESHNESS_MINUTES)] | None = Field(
+        None,
+        description=(
+            "Freshness promise: each run must land its data within this many minutes of being queued; "
+            "a run that does not gets an Airflow deadline alert (a freshness_missed event) and its table "
+            "shows late in the Dativo view. Schedules with 'config:' only."
+        ),
+    )
+    freshness_notifier: DottedPath | None = Field(
+        None,
+        description=(
+            "Called with the freshness_missed event when this schedule misses its freshness promise: "
+            "'package.module:function' or 'package.module.function' (default: the orchestrator's)."
+        ),
+    )
 
     @field_validator("cron")
     @classmethod
@@ -123,6 +149,8 @@ class Schedule(StrictModel):
             raise ValueError("set exactly one of 'cron' or 'interval_seconds'")
         if (self.config is None) == (self.dag is None):
             raise ValueError("set exactly one of 'config' (a job file) or 'dag' (a DAG-of-workflows file)")
+        if self.freshness_minutes is not None and self.dag is not None:
+            raise ValueError("'freshness_minutes' applies to schedules with 'config:' (one target table)")
         return self
 
     def tag_strings(self) -> list[str]:
@@ -145,6 +173,10 @@ class Orchestrator(StrictModel):
     )
     concurrency_per_tenant: Annotated[int, Field(ge=1, le=DB_INT_MAX)] = 1
     retry_config: RetryConfig | None = None
+    freshness_notifier: DottedPath | None = Field(
+        None,
+        description="The default freshness_notifier of every schedule that has freshness_minutes.",
+    )
 
 
 class TenantSettings(StrictModel):

@@ -11,7 +11,9 @@ The end-to-end tests (``tests/e2e/``) and the native stack (``scripts/stack.sh``
 - each component is ``airflow <command of its compose service>`` (``api-server``,
   ``scheduler``, ``dag-processor``, ``triggerer``), started as a process of its own;
 - :meth:`AirflowStack.stop` ends every process the stack started, including the task
-  processes that run in process groups of their own, and checks that the ports are free.
+  processes that run in process groups of their own, and checks that the ports are free;
+- with the example configs, the native stack serves the Stripe and HubSpot schedules from
+  loopback fakes (``tests/support/demo_apis.py``), so the demo starts green.
 
 From a shell (what ``scripts/stack.sh`` runs)::
 
@@ -459,6 +461,7 @@ def wait_ports_free(ports: Sequence[int], timeout: float = 15.0) -> None:
 # --- the native stack: `scripts/stack.sh start|stop|status` -----------------------------------
 
 DEFAULT_DIR = REPO / ".airflow" / "stack"
+EXAMPLES = REPO / "example_configs"
 
 
 def _start(args: argparse.Namespace) -> int:
@@ -480,14 +483,25 @@ def _start(args: argparse.Namespace) -> int:
     try:
         if not server.psql("SELECT 1 FROM pg_database WHERE datname = 'airflow'").strip():
             server.create_database("airflow")
+        app_root = Path(args.app_root).resolve()
+        demo = args.demo_apis and app_root == EXAMPLES
         stack = AirflowStack(
             layout,
             dsn=server.dsn("airflow"),
             runner_config=Path(args.runner).resolve(),
-            app_root=Path(args.app_root).resolve(),
+            app_root=layout.root / "app" if demo else app_root,
             api_port=args.port,
             admin_password=os.environ.get("AIRFLOW_ADMIN_PASSWORD") or "admin",
         )
+        if demo:  # Stripe and HubSpot schedules run against loopback fakes, with sample data
+            from tests.support import demo_apis
+
+            layout.logs.mkdir(parents=True, exist_ok=True)
+            _, urls = demo_apis.start(layout.root / "demo-apis", stack.env, layout.logs / "demo-apis.log")
+            demo_apis.prepare_demo_app(EXAMPLES, layout.root / "app", urls)
+            print(
+                f"demo APIs: {urls['stripe']} (Stripe), {urls['hubspot']} (HubSpot), app {layout.root}/app"
+            )
         print(f"setting up (config, migration, pools): {layout.logs / 'init.log'}")
         stack.init()
         stack.start()
@@ -496,7 +510,7 @@ def _start(args: argparse.Namespace) -> int:
         stack.wait_healthy()
     except BaseException:
         if stack is not None:
-            stack.stop()
+            stack.stop()  # ends the demo APIs too (they carry the stack's marker)
         server.stop(remove=False)
         layout.state_file.unlink(missing_ok=True)
         raise
@@ -563,8 +577,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--runner",
         default=os.environ.get("DATIVO_RUNNER_CONFIG", str(REPO / "example_configs" / "runner_airflow.yaml")),
     )
+    parser.add_argument("--app-root", default=os.environ.get("DATIVO_APP_ROOT", str(EXAMPLES)))
     parser.add_argument(
-        "--app-root", default=os.environ.get("DATIVO_APP_ROOT", str(REPO / "example_configs"))
+        "--no-demo-apis",
+        dest="demo_apis",
+        action="store_false",
+        help="with the example configs, do not serve Stripe and HubSpot from loopback fakes",
     )
     args = parser.parse_args(argv)
     try:
