@@ -1,7 +1,8 @@
 """Read YAML fast, and find line numbers only when an error needs one.
 
-The happy path uses libyaml's C loader (when PyYAML was built with it) and keeps no
-position information, so parsing thousands of job files stays cheap. When validation
+The happy path uses libyaml's C loader (when PyYAML was built with it) through
+:mod:`~airflow_provider_dativo.config.yaml_fast` and keeps no position information, so
+parsing thousands of job files stays cheap. When validation
 fails, :func:`line_of` re-composes the file to map a field path to its line.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 
 from airflow_provider_dativo.config.errors import DativoConfigError
+from airflow_provider_dativo.config.yaml_fast import load_text
 
 SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -29,7 +31,7 @@ def read_yaml(path: str | Path) -> Any:
     except OSError as exc:
         raise DativoConfigError.single(path, "", f"cannot be read: {exc.strerror or exc}") from None
     try:
-        return yaml.load(text, Loader=SafeLoader)
+        return load_text(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
