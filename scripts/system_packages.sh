@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the tests need, installed when missing: PostgreSQL's server programs (the
 # postgres connector and end-to-end tests start their own clusters on loopback), its client,
+# redis-server (the Celery broker of the CeleryExecutor end-to-end tests, started on loopback)
 # and docker-compose (to check the compose file). Needs root or sudo only when something is missing.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 ((${#need[@]})) || exit 0
 if [ "$(id -u)" -eq 0 ]; then
