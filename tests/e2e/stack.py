@@ -515,7 +515,13 @@ class AirflowStack:
         when its machine is lost; returns their pids."""
         worker = self.workers[name]
         victims = []
+        if worker.process is not None:  # its title is rewritten (setproctitle): find it by pid too
+            with contextlib.suppress(psutil.NoSuchProcess):
+                main = psutil.Process(worker.process.pid)
+                victims += [main, *main.children(recursive=True)]
         for process in psutil.process_iter():
+            if process in victims:
+                continue
             try:
                 env = process.environ()
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):

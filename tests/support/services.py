@@ -138,12 +138,14 @@ class S3Server(_Server):
         self.client().create_bucket(Bucket=name)
 
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
-        """Every object key under ``prefix``."""
+        """Every object key under ``prefix``, without the empty ``.../`` markers that pyarrow's
+        S3 file system leaves to keep a "directory" whose last file it deleted."""
         paginator = self.client().get_paginator("list_objects_v2")
         return [
             item["Key"]
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
             for item in page.get("Contents", [])
+            if not item["Key"].endswith("/")
         ]
 
     def pause(self) -> None:
