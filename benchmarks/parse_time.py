@@ -12,6 +12,10 @@ schedules:
   parse after the first comes from the parse cache, as in a running dag-processor;
 * **cold factory**: the same file with ``cache_dir="off"``: every parse reads and validates
   all the YAML (the first parse after a change, or a deployment that turns the cache off);
+* **worker**: the factory file parsed with Airflow's parsing context naming one DAG (schedule
+  5, the same entry and job file at every size), as a worker parses it to run one task; the
+  table's *worker / smallest* compares each size with the smallest (the issue's target:
+  1000 schedules within 1.3x of 10);
 * **plain** (the lower bound): one file holding the per-schedule arguments as a Python
   literal and a plain ``for`` loop that builds the DAGs with ``airflow.sdk.DAG``, the
   trigger timetables, ``DativoIngestOperator``, ``DativoRetryPolicy`` and ``Asset``. It
