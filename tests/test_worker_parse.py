@@ -90,6 +90,21 @@ print("RESULT " + json.dumps({"dags": sorted(bag.dag_ids), "errors": errors, "op
 """
 
 
+def fill_dagbag(probe: Path, root: Path, dags: Path, env: dict) -> dict:
+    """Run the probe: a DagBag of ``dags`` in a fresh process; what it holds and which files
+    under ``root`` were opened. A FIFO opened by mistake blocks: the timeout fails the test."""
+    result = subprocess.run(
+        [sys.executable, str(probe), str(root), str(dags)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("RESULT ")]
+    return json.loads(line[len("RESULT ") :])
+
+
 def test_other_schedules_files_are_never_opened(tmp_path: Path) -> None:
     """Missing, invalid, a folder, a FIFO that would block any reader: the worker parse of
     ``wanted`` does not care, because it opens the runner file and ``wanted``'s job file only."""
@@ -113,16 +128,7 @@ def test_other_schedules_files_are_never_opened(tmp_path: Path) -> None:
     )
     probe = write(tmp_path / "probe.py", PROBE)
     env = {**os.environ, PARSING_CONTEXT: "wanted", "DATIVO_PARSE_CACHE_DIR": str(tmp_path / "cache")}
-    result = subprocess.run(
-        [sys.executable, str(probe), str(root), str(dags)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (line,) = [x for x in result.stdout.splitlines() if x.startswith("RESULT ")]
-    report = json.loads(line[len("RESULT ") :])
+    report = fill_dagbag(probe, root, dags, env)
     assert report["errors"] == {}
     assert report["dags"] == ["wanted"]
     assert set(report["opened"]) == {str(runner), str(jobs / "wanted.yaml")}
@@ -133,14 +139,7 @@ def test_other_schedules_files_are_never_opened(tmp_path: Path) -> None:
     (jobs / "fifo.yaml").unlink()
     write(jobs / "fifo.yaml", "not: [a job\n")
     del env[PARSING_CONTEXT]
-    result = subprocess.run(
-        [sys.executable, str(probe), str(root), str(dags)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    report = json.loads(next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))[7:])
+    report = fill_dagbag(probe, root, dags, env)
     assert report["dags"] == sorted(["before", "wanted", "missing", "invalid", "folder", "fifo"])
     assert str(jobs / "invalid.yaml") in report["opened"]
 

@@ -389,18 +389,8 @@ class AirflowStack:
             )
         try:
             for service in self.services:
-                command = [sys.executable, "-m", "airflow", *service_command(self.compose, service)]
-                with (self.layout.logs / f"{service}.log").open("w") as out:
-                    process = subprocess.Popen(
-                        command,
-                        env=self.env,
-                        cwd=self.layout.root,
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                self.processes[service] = process
+                (self.layout.logs / f"{service}.log").write_text("")
+                self.start_service(service)
         except BaseException:
             self.stop()
             raise

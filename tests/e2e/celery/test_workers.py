@@ -56,6 +56,21 @@ def failure_text(stack, dag_id: str, run_id: str, all_tries: list[dict]) -> str:
     )
 
 
+def assert_loaded_once_then_clean(
+    stack, api, lakehouse, deployment, s3_server, name: str, run_id: str
+) -> list:
+    """The run succeeded, its table holds every record once from one commit, and after the
+    orphan clean-up exactly the referenced files are left in the bucket. Returns the tries."""
+    states = wait_finished(api, {name: run_id})
+    all_tries = tries(api, name, run_id)
+    assert states[name] == "success", failure_text(stack, name, run_id, all_tries)
+    table = assert_rows_exactly_once(lakehouse, deployment, name)
+    assert snapshot_count(table) == 1
+    clean_orphans(table)
+    assert files_under(s3_server, table) == referenced(table)
+    return all_tries
+
+
 def test_tenant_pools_hold_across_workers(celery_stack, api, lakehouse, lake_deployment) -> None:
     """acme's two schedules share one pool slot, whichever worker takes them; globex runs alongside.
     acme reads its S3 keys from its secret file, globex from an Airflow connection."""
@@ -88,17 +103,13 @@ def test_a_worker_killed_mid_load_is_retried_on_the_other_worker(
     killed = celery_stack.kill_worker(victim)
     assert killed, f"no process of {victim} found"
     try:
-        states = wait_finished(api, {name: run_id})
-        all_tries = tries(api, name, run_id)
-        assert states[name] == "success", failure_text(celery_stack, name, run_id, all_tries)
+        # whatever the killed try had written stays unreferenced until the orphan clean-up
+        all_tries = assert_loaded_once_then_clean(
+            celery_stack, api, lakehouse, lake_deployment, s3_server, name, run_id
+        )
         assert all_tries[0]["hostname"] == victim and all_tries[0]["state"] == "failed"
         survivor = next(w for w in WORKERS if w != victim)
         assert all_tries[-1]["hostname"] == survivor and all_tries[-1]["state"] == "success"
-        table = assert_rows_exactly_once(lakehouse, lake_deployment, name)
-        assert snapshot_count(table) == 1
-        # whatever the killed try had written stays unreferenced until the orphan clean-up
-        clean_orphans(table)
-        assert files_under(s3_server, table) == referenced(table)
     finally:
         celery_stack.start_worker(victim)
         celery_stack.wait_worker(victim)
@@ -117,13 +128,7 @@ def test_object_storage_unreachable_mid_load(
         time.sleep(OUTAGE_SECONDS)
     finally:
         s3_server.resume()
-    states = wait_finished(api, {name: run_id})
-    all_tries = tries(api, name, run_id)
-    assert states[name] == "success", failure_text(celery_stack, name, run_id, all_tries)
-    table = assert_rows_exactly_once(lakehouse, lake_deployment, name)
-    assert snapshot_count(table) == 1
-    clean_orphans(table)
-    assert files_under(s3_server, table) == referenced(table)
+    assert_loaded_once_then_clean(celery_stack, api, lakehouse, lake_deployment, s3_server, name, run_id)
 
 
 def test_the_catalog_database_restarts_between_data_write_and_commit(
@@ -150,13 +155,7 @@ def test_the_catalog_database_restarts_between_data_write_and_commit(
         time.sleep(2)
     finally:
         start_server(catalog_server.root, port=catalog_server.port)
-    states = wait_finished(api, {name: run_id})
-    all_tries = tries(api, name, run_id)
-    assert states[name] == "success", failure_text(celery_stack, name, run_id, all_tries)
-    table = assert_rows_exactly_once(lakehouse, lake_deployment, name)
-    assert snapshot_count(table) == 1
-    clean_orphans(table)
-    assert files_under(s3_server, table) == referenced(table)
+    assert_loaded_once_then_clean(celery_stack, api, lakehouse, lake_deployment, s3_server, name, run_id)
 
 
 def test_the_scheduler_restarts_while_runs_are_in_flight(
