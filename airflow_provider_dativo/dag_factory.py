@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow.sdk import DAG, Asset, CronTriggerTimetable, DeltaTriggerTimetable
+from airflow.sdk import DAG, Asset, CronTriggerTimetable, DeltaTriggerTimetable, get_parsing_context
 
 from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.config.paths import app_root_from_env
@@ -96,9 +96,18 @@ def build_dags(
     Re-parses of unchanged files come from the parse cache (see
     :mod:`airflow_provider_dativo.parse_cache`); ``cache_dir`` overrides its folder and
     ``cache_dir="off"`` turns it off.
+
+    When Airflow parses the file to run one task (its parsing context names a dag_id, as on a
+    worker), only that DAG is built and only its own files are read
+    (:mod:`airflow_provider_dativo.config.one_schedule`).
     """
     root = resolve_app_root(app_root)
     runner_path = resolve_runner_path(runner_config)
+    wanted = get_parsing_context().dag_id
+    if wanted:
+        dags = _one_dag(wanted, runner_path, root)
+        if dags is not None:
+            return dags
     folder = cache_folder(cache_dir, os.environ.get(CACHE_ENV), _airflow_option("parse_cache_dir"))
     cache = ParseCache(folder, runner_path, root) if folder else None
     arguments = cache.load() if cache else None
@@ -111,6 +120,17 @@ def build_dags(
         if cache:
             cache.store(arguments, plan.job_paths, parse_started_ns=started)
     return dags_from_arguments(arguments)
+
+
+def _one_dag(dag_id: str, runner_path: Path, app_root: str | None) -> dict[str, DAG] | None:
+    """A worker parses the file to run one task of ``dag_id``: build only that DAG, from the
+    runner file and that schedule's own files (no parse cache: it would be built for all).
+    ``None`` when the schedules that could be ``dag_id`` do not yield it: parse everything."""
+    from airflow_provider_dativo.config.one_schedule import load_one_dag
+
+    plan = load_one_dag(runner_path, dag_id, app_root=app_root)
+    dag = dags_from_plan(plan, app_root=app_root).get(dag_id)
+    return None if dag is None else {dag_id: dag}
 
 
 def dag_arguments(plan: RunnerPlan, *, app_root: str | None) -> DagArguments:
@@ -135,22 +155,41 @@ def dags_from_plan(plan: RunnerPlan, *, app_root: str | None) -> dict[str, DAG]:
 def dags_from_arguments(arguments: DagArguments) -> dict[str, DAG]:
     """Build every DAG; one that Airflow refuses becomes that schedule's placeholder, never an
     exception that would hide the others."""
+    defaults = configured_dag_defaults()
     dags: dict[str, DAG] = {}
     for args in arguments.ingest:
-        dags[args.dag["dag_id"]] = _guarded(args.dag["dag_id"], build_ingest_dag, args)
+        dags[args.dag["dag_id"]] = _guarded(args.dag["dag_id"], build_ingest_dag, args, defaults)
     for workflow_args in arguments.workflows:
         dag_id = workflow_args.dag["dag_id"]
-        dags[dag_id] = _guarded(dag_id, build_workflow_dag_from_args, workflow_args)
+        dags[dag_id] = _guarded(dag_id, build_workflow_dag_from_args, workflow_args, defaults)
     for error_args in arguments.config_errors:
-        dags[error_args["dag_id"]] = build_config_error_dag(error_args)
+        dags[error_args["dag_id"]] = build_config_error_dag(error_args, defaults)
     return dags
 
 
-def _guarded(dag_id: str, build: Callable[[T], DAG], args: T) -> DAG:
+def _guarded(
+    dag_id: str, build: Callable[[T, Mapping[str, Any]], DAG], args: T, defaults: Mapping[str, Any]
+) -> DAG:
     try:
-        return build(args)
+        return build(args, defaults)
     except Exception as exc:
-        return build_config_error_dag(build_failure_dag_args(dag_id, exc))
+        return build_config_error_dag(build_failure_dag_args(dag_id, exc), defaults)
+
+
+def configured_dag_defaults() -> dict[str, Any]:
+    """The DAG arguments whose default Airflow reads from its configuration, read once.
+
+    ``airflow.sdk.DAG`` looks these three options up for every DAG it builds; a factory that
+    builds a thousand DAGs in one parse reads them once and passes the values (the DAGs are
+    the same: the tests compare them serialized).
+    """
+    from airflow.sdk.configuration import conf
+
+    return {
+        "max_active_tasks": conf.getint("core", "max_active_tasks_per_dag"),
+        "max_consecutive_failed_dag_runs": conf.getint("core", "max_consecutive_failed_dag_runs_per_dag"),
+        "disable_bundle_versioning": conf.getboolean("dag_processor", "disable_bundle_versioning"),
+    }
 
 
 def make_timetable(args: TimetableArgs | None) -> CronTriggerTimetable | DeltaTriggerTimetable | None:
@@ -162,11 +201,11 @@ def make_timetable(args: TimetableArgs | None) -> CronTriggerTimetable | DeltaTr
     return DeltaTriggerTimetable(timedelta(seconds=args.interval_seconds or 0))
 
 
-def build_ingest_dag(args: IngestDagArgs) -> DAG:
+def build_ingest_dag(args: IngestDagArgs, defaults: Mapping[str, Any] | None = None) -> DAG:
     """One DAG with exactly one :class:`DativoIngestOperator`."""
     retry_policy = DativoRetryPolicy(args.retry_config) if args.retry_config else None
     freshness = {"deadline": freshness_deadline(args.freshness)} if args.freshness else {}
-    with DAG(schedule=make_timetable(args.timetable), **args.dag, **freshness) as dag:
+    with DAG(schedule=make_timetable(args.timetable), **{**(defaults or {}), **args.dag}, **freshness) as dag:
         DativoIngestOperator(
             **args.task,
             retry_policy=retry_policy,
@@ -175,9 +214,9 @@ def build_ingest_dag(args: IngestDagArgs) -> DAG:
     return dag
 
 
-def build_workflow_dag_from_args(args: WorkflowDagArgs) -> DAG:
+def build_workflow_dag_from_args(args: WorkflowDagArgs, defaults: Mapping[str, Any] | None = None) -> DAG:
     """A DAG-of-workflows: one :class:`DativoWorkflowOperator` per task, wired by ``depends_on``."""
-    with DAG(schedule=make_timetable(args.timetable), **args.dag) as dag:
+    with DAG(schedule=make_timetable(args.timetable), **{**(defaults or {}), **args.dag}) as dag:
         tasks = {}
         for task in args.tasks:
             policy = DativoRetryPolicy(task.retry_config) if task.retry_config else None
@@ -188,9 +227,9 @@ def build_workflow_dag_from_args(args: WorkflowDagArgs) -> DAG:
     return dag
 
 
-def build_config_error_dag(args: dict) -> DAG:
+def build_config_error_dag(args: dict, defaults: Mapping[str, Any] | None = None) -> DAG:
     """A paused DAG whose only task fails with the configuration error."""
-    args = dict(args)
+    args = {**(defaults or {}), **args}
     message = args.pop("error_message")
     with DAG(schedule=None, **args) as dag:
         DativoConfigErrorOperator(task_id=CONFIG_ERROR_TASK_ID, error_message=message)

@@ -12,6 +12,10 @@ schedules:
   parse after the first comes from the parse cache, as in a running dag-processor;
 * **cold factory**: the same file with ``cache_dir="off"``: every parse reads and validates
   all the YAML (the first parse after a change, or a deployment that turns the cache off);
+* **worker**: the factory file parsed with Airflow's parsing context naming one DAG (schedule
+  5, the same entry and job file at every size), as a worker parses it to run one task; the
+  table's *worker / smallest* compares each size with the smallest (the issue's target:
+  1000 schedules within 1.3x of 10);
 * **plain** (the lower bound): one file holding the per-schedule arguments as a Python
   literal and a plain ``for`` loop that builds the DAGs with ``airflow.sdk.DAG``, the
   trigger timetables, ``DativoIngestOperator``, ``DativoRetryPolicy`` and ``Asset``. It
@@ -295,6 +299,7 @@ def child_env(work: Path, *, bytecode_cache: bool = True) -> dict[str, str]:
         "DATIVO_APP_ROOT",
         "AIRFLOW__DATIVO__RUNNER_CONFIG",
         "AIRFLOW__DATIVO__APP_ROOT",
+        PARSING_CONTEXT,
     ):
         env.pop(key, None)
     env["AIRFLOW_HOME"] = str(work / "airflow-home")
@@ -431,53 +436,122 @@ def child_verify(factory: str, plain: str, ids_file: str) -> None:
 # --------------------------------------------------------------------------- driver
 
 
+WORKER_SCHEDULE = 5
+"""The schedule a worker parses the file for: index 5 has the same entry and job file at every
+size (both depend on the index only), so sizes compare the same DAG."""
+PARSING_CONTEXT = "_AIRFLOW_PARSING_CONTEXT_DAG_ID"
+"""What Airflow's task runner sets before it parses the DAG file for one task
+(``airflow.sdk.get_parsing_context().dag_id``)."""
+VARIANTS = ("factory", "cold", "plain", "worker")
+
+
+def worker_dag_id() -> str:
+    return schedule_entry(WORKER_SCHEDULE)[0]["name"]
+
+
+def worker_env(env: dict[str, str]) -> dict[str, str]:
+    """A worker's parse: the parsing context names one DAG."""
+    return {**env, PARSING_CONTEXT: worker_dag_id()}
+
+
+def child_verify_worker(factory: str, plain: str) -> None:
+    """With the parsing context set, the factory file yields that one DAG, identical to plain's."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    dag_id = os.environ[PARSING_CONTEXT]
+    _preimport()
+    *_, worker_bag = _fill(factory, 1)
+    os.environ.pop(PARSING_CONTEXT)
+    plain_bag = _fill_any(plain)
+    if list(worker_bag.dag_ids) != [dag_id]:
+        raise BenchmarkError(f"the worker parse built {sorted(worker_bag.dag_ids)[:5]}, not [{dag_id}]")
+
+    def comparable(dag) -> dict:
+        data = DagSerialization.to_dict(dag)
+        for key in ("fileloc", "relative_fileloc"):
+            data["dag"].pop(key, None)
+        return data
+
+    a, b = comparable(worker_bag.dags[dag_id]), comparable(plain_bag.dags[dag_id])
+    if a != b:
+        raise BenchmarkError(f"{dag_id}: the worker's DAG differs at {_first_difference(a, b)}")
+    _report({"dags": 1, "identical": True})
+
+
+def _fill_any(folder: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=folder, safe_mode=False)
+
+
+def prepare(n: int, work: Path, env: dict[str, str], *, progress: bool) -> dict[str, Path]:
+    """Write the deployment and the dags folders of one size; check every variant builds the same DAGs."""
+    root = work / f"n{n}"
+    runner_path, dag_ids = write_deployment(root / "deployment", n)
+    age_files(root / "deployment")
+    factory, cold, plain = root / "dags_factory", root / "dags_cold", root / "dags_plain"
+    write_factory_dags(factory, runner_path, n)
+    write_factory_dags(cold, runner_path, n, cache=False)
+    write_plain_dags(plain, runner_path, n)
+    ids_file = root / "dag_ids.json"
+    ids_file.write_text(json.dumps(dag_ids), encoding="utf-8")
+    # Also the warm-up: from here on the bytecode of the DAG files is cached, and the first
+    # factory fill writes the parse cache, so the second one compares cached DAGs.
+    for folder in (cold, factory, factory):
+        run_child(["--child", "verify", str(folder), str(plain), str(ids_file)], env, root)
+    run_child(["--child", "verify-worker", str(factory), str(plain)], worker_env(env), root)
+    if progress:
+        print(
+            f"[{n:>5} schedules] all variants build the same {n} DAGs (serialized, compared); "
+            f"the worker parse builds {worker_dag_id()} alone, the same",
+            file=sys.stderr,
+        )
+    # the worker parses the drop-in file (parse cache on): with a parsing context it is not used
+    return {"factory": factory, "cold": cold, "plain": plain, "worker": factory, "root": root}
+
+
 def measure(
     sizes: list[int], repeats: int, work: Path, env: dict[str, str], *, progress: bool
 ) -> list[dict[str, Any]]:
-    rows = []
-    for n in sizes:
-        root = work / f"n{n}"
-        runner_path, dag_ids = write_deployment(root / "deployment", n)
-        age_files(root / "deployment")
-        factory, cold, plain = root / "dags_factory", root / "dags_cold", root / "dags_plain"
-        write_factory_dags(factory, runner_path, n)
-        write_factory_dags(cold, runner_path, n, cache=False)
-        write_plain_dags(plain, runner_path, n)
-        ids_file = root / "dag_ids.json"
-        ids_file.write_text(json.dumps(dag_ids), encoding="utf-8")
-        # Also the warm-up: from here on the bytecode of the DAG files is cached, and the first
-        # factory fill writes the parse cache, so the second one compares cached DAGs.
-        for folder in (cold, factory, factory):
-            run_child(["--child", "verify", str(folder), str(plain), str(ids_file)], env, root)
-        if progress:
-            print(
-                f"[{n:>5} schedules] all variants build the same {n} DAGs (serialized, compared)",
-                file=sys.stderr,
-            )
-
-        variants = {"factory": factory, "cold": cold, "plain": plain}
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
-        for r in range(repeats):
-            for variant, folder in variants.items():
-                runs[variant].append(run_child(["--child", "fill", str(folder), str(n)], env, root))
+    """Every round runs every variant of every size in turn, so that a change of load on a
+    shared machine hits the sizes alike (the worker's 1000 / 10 ratio compares sizes)."""
+    folders = {n: prepare(n, work, env, progress=progress) for n in sizes}
+    runs: dict[int, dict[str, list[dict[str, float]]]] = {n: {v: [] for v in VARIANTS} for n in sizes}
+    for r in range(repeats):
+        for n in sizes:
+            for variant in VARIANTS:
+                child_env = worker_env(env) if variant == "worker" else env
+                expect = 1 if variant == "worker" else n
+                runs[n][variant].append(
+                    run_child(
+                        ["--child", "fill", str(folders[n][variant]), str(expect)],
+                        child_env,
+                        folders[n]["root"],
+                    )
+                )
             if progress:
-                f, c, p = runs["factory"][-1], runs["cold"][-1], runs["plain"][-1]
+                last = {v: runs[n][v][-1]["seconds"] for v in VARIANTS}
                 print(
-                    f"[{n:>5} schedules] round {r + 1}/{repeats}: factory {f['seconds']:.3f}s, "
-                    f"cold {c['seconds']:.3f}s, plain {p['seconds']:.3f}s",
+                    f"[{n:>5} schedules] round {r + 1}/{repeats}: "
+                    + ", ".join(f"{v} {last[v]:.3f}s" for v in VARIANTS),
                     file=sys.stderr,
                 )
+    rows = []
+    for n in sizes:
         row: dict[str, Any] = {"schedules": n, "rounds": repeats}
-        for variant in variants:
+        for variant in VARIANTS:
             for metric in ("seconds", "cpu"):
-                row[f"{variant}_{metric}"] = statistics.median(run[metric] for run in runs[variant])
-            row[f"{variant}_best"] = min(run["seconds"] for run in runs[variant])
-            row[f"{variant}_runs"] = [{k: round(v, 4) for k, v in run.items()} for run in runs[variant]]
+                row[f"{variant}_{metric}"] = statistics.median(run[metric] for run in runs[n][variant])
+            row[f"{variant}_best"] = min(run["seconds"] for run in runs[n][variant])
+            row[f"{variant}_runs"] = [{k: round(v, 4) for k, v in run.items()} for run in runs[n][variant]]
         row["ratio"] = row["factory_seconds"] / row["plain_seconds"]
         row["cold_ratio"] = row["cold_seconds"] / row["plain_seconds"]
         row["cpu_ratio"] = row["factory_cpu"] / row["plain_cpu"]
         row["best_ratio"] = row["factory_best"] / row["plain_best"]
         rows.append(row)
+    smallest = rows[0]
+    for row in rows:
+        row["worker_ratio"] = row["worker_seconds"] / smallest["worker_seconds"]
     return rows
 
 
@@ -503,6 +577,8 @@ def format_table(rows: list[dict[str, Any]], markdown: bool) -> str:
         "factory / plain",
         "cold / plain",
         "best / best",
+        "worker median (s)",
+        "worker / smallest",
     ]
     body = [
         [
@@ -514,6 +590,8 @@ def format_table(rows: list[dict[str, Any]], markdown: bool) -> str:
             f"{r['ratio']:.2f}x",
             f"{r['cold_ratio']:.2f}x",
             f"{r['best_ratio']:.2f}x",
+            f"{r['worker_seconds']:.3f}",
+            f"{r['worker_ratio']:.2f}x",
         ]
         for r in rows
     ]
@@ -576,6 +654,8 @@ def main(argv: list[str] | None = None) -> int:
                 child_fill(rest[0], int(rest[1]))
             elif kind == "verify":
                 child_verify(*rest)
+            elif kind == "verify-worker":
+                child_verify_worker(*rest)
             elif kind == "profile":
                 child_profile(rest[0], int(rest[1]), int(rest[2]))
             else:

@@ -7,7 +7,7 @@ A runner file is loaded schedule by schedule: a broken schedule becomes a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -315,9 +315,23 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
     Raises :class:`DativoConfigError` only when the runner file itself is unusable; problems
     of single schedules are collected in :attr:`RunnerPlan.failures`.
     """
-    app_root = app_root_from_env(app_root)
     path = Path(path)
     runner = validate_model(RunnerFile, read_yaml(path), path)
+    return load_schedules(path, runner, enumerate(runner.runner.orchestrator.schedules), app_root=app_root)
+
+
+def load_schedules(
+    path: Path,
+    runner: RunnerFile,
+    schedules: Iterable[tuple[int, Any]],
+    *,
+    app_root: str | None = None,
+) -> RunnerPlan:
+    """Load the given ``(index, raw schedule)`` pairs of a validated runner file: all of them
+    (:func:`load_runner`) or the few a worker's one-DAG parse needs
+    (:mod:`airflow_provider_dativo.config.one_schedule`). Indexes are those of the runner file,
+    so problems name the right ``schedules[i]`` and line."""
+    app_root = app_root_from_env(app_root)
     orchestrator = runner.runner.orchestrator
     plan = RunnerPlan(path=path, runner=runner)
     grants = roots_of(runner.runner.tenants, Path(os.path.abspath(path)), app_root)
@@ -325,7 +339,7 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
     job_cache: dict[Path, ResolvedJob | DativoConfigError] = {}
     workflow_cache: dict[Path, LoadedWorkflow | DativoConfigError] = {}
 
-    for index, raw in enumerate(orchestrator.schedules):
+    for index, raw in schedules:
         prefix = ("runner", "orchestrator", "schedules", index)
         raw_name = raw.get("name") if isinstance(raw, dict) else None
         name = raw_name if isinstance(raw_name, str) else None

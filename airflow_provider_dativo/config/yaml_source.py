@@ -1,7 +1,8 @@
 """Read YAML fast and safely, and find line numbers only when an error needs one.
 
-The happy path uses libyaml's C loader (when PyYAML was built with it) and keeps no
-position information, so parsing thousands of job files stays cheap. When validation
+The happy path uses libyaml's C loader (when PyYAML was built with it) through
+:mod:`~airflow_provider_dativo.config.yaml_fast` and keeps no position information, so
+parsing thousands of job files stays cheap. When validation
 fails, :func:`line_of` re-composes the file to map a field path to its line.
 
 Every file a user writes is hostile input here (a tenant writes its own job files), so a
@@ -23,6 +24,7 @@ from typing import Any
 import yaml
 
 from airflow_provider_dativo.config.errors import DativoConfigError
+from airflow_provider_dativo.config.yaml_fast import load_text
 
 SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -40,9 +42,9 @@ def read_yaml(path: str | Path) -> Any:
     path = Path(path)
     text = read_text(path)
     try:
-        _check_nesting(text, path)
+        check_nesting(text, path)
         if "&" not in text:  # no anchor, so no alias: nothing can expand
-            return yaml.load(text, Loader=SafeLoader)
+            return load_text(text)
         return _load_bounded(text, path)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -90,7 +92,7 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def _check_nesting(text: str, path: Path) -> None:
+def check_nesting(text: str, path: Path) -> None:
     """Refuse nesting deeper than :data:`MAX_NESTING`, measured on the parser's events (an
     iterative pass) only when a cheap bound says the document could be that deep: every level
     of flow nesting needs a ``[`` or ``{``, every level of block nesting a column of its line."""
@@ -166,7 +168,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 @lru_cache(maxsize=256)
 def _compose(path: str, mtime_ns: int) -> yaml.Node | None:
     text = read_text(Path(path))
-    _check_nesting(text, Path(path))
+    check_nesting(text, Path(path))
     return yaml.compose(text, Loader=SafeLoader)
 
 

@@ -4,7 +4,13 @@ The end-to-end tests (``tests/e2e/``) and the native stack (``scripts/stack.sh``
 
 - the Airflow settings are the environment of the compose file's ``x-airflow-common`` block,
   read from the file; only the settings that name a container path, host or port
-  (:data:`PLACES`) get local values, and the Celery settings are left out (LocalExecutor);
+  (:data:`PLACES`) get local values, and the Celery settings are left out (LocalExecutor)
+  unless the stack runs the ``celery`` profile: then ``AIRFLOW_EXECUTOR=CeleryExecutor`` as
+  the compose file documents, the broker is a local redis-server and the result backend the
+  stack's PostgreSQL, and every Celery worker is ``airflow <command of airflow-worker>``
+  (``celery worker``) with the worker service's environment, in a folder of its own: its own
+  AIRFLOW_HOME, copy of airflow.cfg, DATIVO_HOME, log server port and hostname, so that
+  workers share nothing through the disk (:class:`Worker`);
 - the set-up step is the compose file's ``airflow-init`` script, run as it is with ``bash``:
   it writes the shared config (JWT secret, Fernet key, API secret key, UI password), migrates
   the database and creates the tenant pools with ``airflow dativo sync-pools``;
@@ -31,6 +37,7 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,6 +60,8 @@ COMPOSE_FILE = REPO / "docker-compose.yaml"
 COMMON = "x-airflow-common"
 INIT_SERVICE = "airflow-init"
 API_SERVICE = "airflow-apiserver"
+WORKER_SERVICE = "airflow-worker"
+CELERY_EXECUTOR = "CeleryExecutor"
 DEFAULT_SERVICES = (API_SERVICE, "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 """The services the native stack runs; the end-to-end tests leave out the triggerer."""
 
@@ -89,6 +98,11 @@ HEALTH_PARTS = {
 """The part of ``/api/v2/monitor/health`` that reports each service."""
 MARKER = "DATIVO_STACK_ID"
 """Every process of a stack carries this variable, so orphaned task processes are found too."""
+WORKER_MARKER = "DATIVO_WORKER_NAME"
+"""Every process of a Celery worker (its pool, task supervisors and tasks) carries its name."""
+WORKER_HOSTNAME_CALLABLE = "tests.e2e.worker_identity.hostname"
+"""``[core] hostname_callable`` of the workers: the worker's name is the hostname Airflow records
+for the task instances it runs (two workers on one machine would otherwise share one)."""
 ADMIN_USER = "admin"
 
 _VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -182,6 +196,11 @@ class Layout:
         self.logs = self.root / "process-logs"  # stdout and stderr of each process
         self.postgres = self.root / "postgres"  # the PostgreSQL cluster of the native stack
         self.state_file = self.root / "stack.json"  # what `stop` needs
+        self.redis = self.root / "redis"  # the Celery broker of the celery profile
+
+    def worker(self, name: str) -> Path:
+        """The folder of one Celery worker: everything it writes, as on a machine of its own."""
+        return self.root / "workers" / name
 
 
 def database_url(compose_url: str, dsn: str) -> str:
@@ -198,9 +217,16 @@ def localize(
     dsn: str,
     runner_config: Path,
     app_root: Path,
+    broker_url: str | None = None,
 ) -> dict[str, str]:
-    """A compose service's settings for local processes: :data:`PLACES` and ports made local."""
+    """A compose service's settings for local processes: :data:`PLACES` and ports made local;
+    with a ``broker_url`` (the celery profile) the Celery broker and result backend too."""
     local = {key: value for key, value in settings.items() if key not in CELERY_ONLY}
+    if broker_url is not None:
+        backend = settings["AIRFLOW__CELERY__RESULT_BACKEND"]
+        prefix = backend.split("+", 1)[0] + "+" if backend.startswith("db+") else ""
+        local["AIRFLOW__CELERY__BROKER_URL"] = broker_url
+        local["AIRFLOW__CELERY__RESULT_BACKEND"] = prefix + database_url(backend.removeprefix(prefix), dsn)
     local.update(
         {
             "AIRFLOW_CONFIG": str(layout.config_dir / "airflow.cfg"),
@@ -280,6 +306,10 @@ class AirflowStack:
     :param runner_config: the runner file the DAG file and ``sync-pools`` read.
     :param app_root: what ``/app/`` in the runner's paths stands for.
     :param services: compose services to run as processes.
+    :param broker_url: the celery profile: run ``AIRFLOW_EXECUTOR=CeleryExecutor`` with this
+        broker (a local redis-server), and start :attr:`workers` with :meth:`start_worker`.
+    :param overrides: Airflow settings that differ from the compose file (tests use shorter
+        timeouts, said where they are set).
     """
 
     def __init__(
@@ -293,6 +323,8 @@ class AirflowStack:
         api_port: int | None = None,
         admin_password: str | None = None,
         compose_file: Path = COMPOSE_FILE,
+        broker_url: str | None = None,
+        overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.layout = layout
         self.services = tuple(services)
@@ -301,19 +333,26 @@ class AirflowStack:
         self.stack_id = uuid.uuid4().hex
         self.compose = load_compose(compose_file)
         self.variables = {"AIRFLOW_UID": str(os.getuid()), "AIRFLOW_ADMIN_PASSWORD": self.admin_password}
+        if broker_url is not None:
+            self.variables["AIRFLOW_EXECUTOR"] = CELERY_EXECUTOR  # what docs/docker-compose.md says to set
         place = {
             "layout": layout,
             "ports": self.ports,
             "dsn": dsn,
             "runner_config": runner_config,
             "app_root": app_root,
+            "broker_url": broker_url,
         }
+        self._place = place
         common = service_environment(self.compose, COMMON, self.variables)
-        self.settings = localize(common, **place)
-        self.init_settings = localize(
-            service_environment(self.compose, INIT_SERVICE, self.variables), **place
-        )
+        self.settings = {**localize(common, **place), **(overrides or {})}
+        self.init_settings = {
+            **localize(service_environment(self.compose, INIT_SERVICE, self.variables), **place),
+            **(overrides or {}),
+        }
+        self.overrides = dict(overrides or {})
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.workers: dict[str, Worker] = {}
 
     @property
     def url(self) -> str:
@@ -352,21 +391,142 @@ class AirflowStack:
             )
         try:
             for service in self.services:
-                command = [sys.executable, "-m", "airflow", *service_command(self.compose, service)]
-                with (self.layout.logs / f"{service}.log").open("w") as out:
-                    process = subprocess.Popen(
-                        command,
-                        env=self.env,
-                        cwd=self.layout.root,
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                self.processes[service] = process
+                (self.layout.logs / f"{service}.log").write_text("")
+                self.start_service(service)
         except BaseException:
             self.stop()
             raise
+
+    def start_service(self, service: str) -> None:
+        """(Re)start one compose service's process, e.g. after :meth:`kill_service`."""
+        command = [sys.executable, "-m", "airflow", *service_command(self.compose, service)]
+        with (self.layout.logs / f"{service}.log").open("a") as out:
+            self.processes[service] = subprocess.Popen(
+                command,
+                env=self.env,
+                cwd=self.layout.root,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill_service(self, service: str) -> None:
+        """SIGKILL a service's process and its children, as a crash would (no clean shutdown)."""
+        process = self.processes.pop(service)
+        victims = [psutil.Process(process.pid)]
+        with contextlib.suppress(psutil.NoSuchProcess):
+            victims += victims[0].children(recursive=True)
+        for victim in victims:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                victim.kill()
+        psutil.wait_procs(victims, timeout=10)
+        process.wait(timeout=10)
+
+    # --- Celery workers (the celery profile) ---------------------------------------------------
+
+    def worker_settings(self, name: str, log_port: int) -> dict[str, str]:
+        """The settings of the compose file's worker service for worker ``name``: the stack's,
+        with the worker's own home, config copy, DATIVO_HOME, log server port and hostname."""
+        folder = self.layout.worker(name)
+        settings = localize(
+            service_environment(self.compose, WORKER_SERVICE, self.variables),
+            **{**self._place, "layout": Layout(folder)},
+        )
+        settings.update(self.overrides)
+        settings.update(
+            {
+                "AIRFLOW_HOME": str(folder / "airflow"),
+                "AIRFLOW_CONFIG": str(folder / "airflow" / "config" / "airflow.cfg"),
+                "DATIVO_HOME": str(folder / "dativo"),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": self.settings[
+                    "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"
+                ],
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_port),
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": WORKER_HOSTNAME_CALLABLE,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+                WORKER_MARKER: name,
+            }
+        )
+        return settings
+
+    def start_worker(self, name: str) -> Worker:
+        """Start (or restart) Celery worker ``name``: ``airflow celery worker`` in its own folder,
+        with a copy of the shared airflow.cfg (the JWT secret), as a remote worker would have."""
+        folder = self.layout.worker(name)
+        config = folder / "airflow" / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.layout.config_dir / "airflow.cfg", config / "airflow.cfg")
+        worker = self.workers.get(name) or Worker(name=name, folder=folder, log_port=free_port())
+        settings = self.worker_settings(name, worker.log_port)
+        command = [
+            sys.executable,
+            "-m",
+            "airflow",
+            *service_command(self.compose, WORKER_SERVICE),
+            "--celery-hostname",
+            f"{name}@%h",
+        ]
+        with (self.layout.logs / f"{WORKER_SERVICE}-{name}.log").open("a") as out:
+            worker.process = subprocess.Popen(
+                command,
+                env=_process_environment(settings, self.stack_id),
+                cwd=folder,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        worker.settings = settings
+        self.workers[name] = worker
+        return worker
+
+    def wait_worker(self, name: str, timeout: float = 180.0) -> None:
+        """Until the compose file's worker health check (``celery inspect ping``) answers for it."""
+        worker = self.workers[name]
+        check = service_command_healthcheck(self.compose, WORKER_SERVICE)
+        check = check.replace("celery@$${HOSTNAME}", f"{name}@{socket.gethostname()}").replace("$$", "$")
+        env = _process_environment(worker.settings, self.stack_id)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+        deadline = time.monotonic() + timeout
+        while True:
+            if worker.process is None or worker.process.poll() is not None:
+                log = self.layout.logs / f"{WORKER_SERVICE}-{name}.log"
+                raise StackError(f"worker {name} exited; {log}:\n{_tail(log)}")
+            result = subprocess.run(
+                ["bash", "-c", check], env=env, capture_output=True, text=True, timeout=120
+            )
+            if result.returncode == 0 and "pong" in result.stdout:
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"worker {name} does not answer: {result.stdout}{result.stderr}")
+            time.sleep(2)
+
+    def kill_worker(self, name: str) -> list[int]:
+        """SIGKILL every process of worker ``name`` at once (its task processes included), as
+        when its machine is lost; returns their pids."""
+        worker = self.workers[name]
+        victims = []
+        if worker.process is not None:  # its title is rewritten (setproctitle): find it by pid too
+            with contextlib.suppress(psutil.NoSuchProcess):
+                main = psutil.Process(worker.process.pid)
+                victims += [main, *main.children(recursive=True)]
+        for process in psutil.process_iter():
+            if process in victims:
+                continue
+            try:
+                env = process.environ()
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            if env.get(MARKER) == self.stack_id and env.get(WORKER_MARKER) == name:
+                victims.append(process)
+        for process in victims:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(victims, timeout=10)
+        if worker.process is not None:
+            worker.process.wait(timeout=10)
+        return [p.pid for p in victims]
 
     def wait_healthy(self, timeout: float = 180.0) -> dict[str, Any]:
         """Wait until ``/api/v2/monitor/health`` reports every started component healthy."""
@@ -399,16 +559,19 @@ class AirflowStack:
         return Api(self.url, ADMIN_USER, self.admin_password)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """End every process of the stack (task processes too) and check the ports are free."""
+        """End every process of the stack (workers and task processes too) and check the ports
+        are free."""
+        popens = [*self.processes.values(), *(w.process for w in self.workers.values() if w.process)]
         live = []
-        for process in self.processes.values():
+        for process in popens:
             with contextlib.suppress(psutil.NoSuchProcess):
                 live.append(psutil.Process(process.pid))
         stop_processes(live, self.stack_id, timeout=timeout)
-        for process in self.processes.values():
+        for process in popens:
             process.wait(timeout=10)  # reaped already; sets returncode
         self.processes.clear()
-        wait_ports_free(self.ports.all())
+        wait_ports_free(self.ports.all() + [w.log_port for w in self.workers.values()])
+        self.workers.clear()
 
     def state(self) -> dict[str, Any]:
         """What ``stop`` needs in another Python process (the native stack's ``stack.json``)."""
@@ -418,6 +581,30 @@ class AirflowStack:
             "ports": asdict(self.ports),
             "processes": {s: [p.pid, psutil.Process(p.pid).create_time()] for s, p in self.processes.items()},
         }
+
+
+@dataclass
+class Worker:
+    """One Celery worker of the stack: its folder, log server port, process and settings."""
+
+    name: str
+    folder: Path
+    log_port: int
+    process: subprocess.Popen[bytes] | None = None
+    settings: dict[str, str] | None = None
+
+    @property
+    def logs(self) -> Path:
+        """Where its task logs are (``[logging] base_log_folder`` under its AIRFLOW_HOME)."""
+        return self.folder / "airflow" / "logs"
+
+
+def service_command_healthcheck(compose: Mapping[str, Any], service: str) -> str:
+    """The shell command of a service's ``CMD-SHELL`` health check."""
+    test = compose["services"][service]["healthcheck"]["test"]
+    if test[0] != "CMD-SHELL":
+        raise StackError(f"{service}: expected a CMD-SHELL health check, found {test[0]}")
+    return str(test[1])
 
 
 def stop_processes(processes: Any, stack_id: str, *, timeout: float = 30.0) -> None:

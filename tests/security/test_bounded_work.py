@@ -76,6 +76,30 @@ def test_a_bomb_in_every_kind_of_file_is_refused(tenants: Tenants) -> None:
         load_runner(runner)
 
 
+def test_a_worker_parse_of_one_dag_is_bounded_like_the_full_load(tenants: Tenants) -> None:
+    """The worker's parse (Airflow's parsing context names one DAG) cuts the runner's text to
+    that schedule's item: it must refuse a bomb outside the item, nesting inside it and bytes
+    that are not UTF-8 exactly as the full load does, never hang or raise something else."""
+    from airflow_provider_dativo.config.one_schedule import load_one_dag
+
+    tenants.job("ok", "source:\n  path: ../../data/acme/orders.csv\ntarget:\n  table: t\n")
+    item = "    - {name: a, config: ../jobs/acme/ok.yaml, cron: '0 * * * *'}\n"
+    runner = tenants.write(
+        "configs/runner.yaml", "runner:\n  orchestrator:\n    schedules:\n" + item + "\n" + bomb() + "\n"
+    )
+    with pytest.raises(DativoConfigError, match="alias bomb"):
+        load_one_dag(runner, "a")
+
+    deep = "    - {name: a, config: ../jobs/acme/ok.yaml, cron: '0 * * * *', tags: {x: " + "[" * 300
+    runner.write_text("runner:\n  orchestrator:\n    schedules:\n" + deep + "]" * 300 + "}}\n")
+    with pytest.raises(DativoConfigError, match="nested more than 200 levels deep"):
+        load_one_dag(runner, "a")
+
+    runner.write_bytes(b"runner:\n  orchestrator:\n    schedules:\n" + item.encode() + b"# caf\xe9\n")
+    with pytest.raises(DativoConfigError, match="not UTF-8"):
+        load_one_dag(runner, "a")
+
+
 def test_shared_anchors_are_still_fine(tenants: Tenants) -> None:
     runner = tenants.runner(
         "- {name: a, config: ../jobs/acme/ok.yaml, cron: '0 * * * *', tags: &t {team: data}}\n"

@@ -82,7 +82,8 @@ def remove_orphan_files(
     report = OrphanReport(referenced=len(referenced))
     infos = filesystem.get_file_info(FileSelector(root.rstrip("/"), recursive=True, allow_not_found=True))
     for info in infos:
-        if info.type != FileType.File or _key(info.path) in referenced:
+        # a listed path is already in the file system's form (``/tmp/x``, ``bucket/key``)
+        if info.type != FileType.File or info.path in referenced:
             continue
         modified = info.mtime
         if modified is not None and modified.tzinfo is None:

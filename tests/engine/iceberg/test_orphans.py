@@ -68,3 +68,38 @@ def test_negative_age_is_refused(ws) -> None:
     table = _table_with_history(ws)
     with pytest.raises(ValueError, match="older_than cannot be negative"):
         remove_orphan_files(table, older_than=timedelta(seconds=-1))
+
+
+def test_on_object_storage_only_unreferenced_files_go(tmp_path: Path) -> None:
+    """A table on S3 (moto's server): listed keys are ``bucket/key``, as the referenced ones."""
+    from pyiceberg.catalog import load_catalog
+
+    from tests.support.services import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, start_s3
+
+    server = start_s3(tmp_path / "s3")
+    try:
+        server.create_bucket("lake")
+        catalog = load_catalog(
+            "lake",
+            type="sql",
+            uri=f"sqlite:///{tmp_path}/catalog.db",
+            warehouse="s3://lake/warehouse",
+            **{
+                "s3.endpoint": server.endpoint,
+                "s3.region": S3_REGION,
+                "s3.access-key-id": S3_ACCESS_KEY,
+                "s3.secret-access-key": S3_SECRET_KEY,
+            },
+        )
+        catalog.create_namespace("acme")
+        table = catalog.create_table("acme.t", schema=pa.schema([("a", pa.int64())]))
+        for values in ([1, 2], [3]):
+            table.append(pa.table({"a": values}))
+        server.client().put_object(Bucket="lake", Key="warehouse/acme/t/data/stray.parquet", Body=b"x")
+        report = remove_orphan_files(table, older_than=timedelta(0))
+        assert report.orphans == ["s3://lake/warehouse/acme/t/data/stray.parquet"]
+        assert report.deleted == 1
+        assert {f"lake/{key}" for key in server.keys("lake", "warehouse/acme/t/")} == referenced_files(table)
+        assert sorted(catalog.load_table("acme.t").scan().to_arrow()["a"].to_pylist()) == [1, 2, 3]
+    finally:
+        server.stop()
