@@ -44,7 +44,7 @@ from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, schedule
 from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator
 
 if TYPE_CHECKING:
-    from airflow_provider_dativo.config.loader import RunnerPlan
+    from airflow_provider_dativo.plan.runner import RunnerPlan
 
 RUNNER_ENV = "DATIVO_RUNNER_CONFIG"
 T = TypeVar("T")
@@ -104,7 +104,7 @@ def build_dags(
     arguments = cache.load() if cache else None
     if arguments is None:
         started = time.time_ns()
-        from airflow_provider_dativo.config.loader import load_runner  # only when the cache misses
+        from airflow_provider_dativo.plan.runner import load_runner  # only when the cache misses
 
         plan = load_runner(runner_path, app_root=root)
         arguments = dag_arguments(plan, app_root=root)

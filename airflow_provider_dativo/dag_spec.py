@@ -13,9 +13,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # a cached parse builds DAGs without loading any YAML or config model
-    from airflow_provider_dativo.config.loader import ScheduleFailure, ScheduleSpec
     from airflow_provider_dativo.config.retry import RetryConfig
     from airflow_provider_dativo.config.runner import Schedule
+    from airflow_provider_dativo.plan.runner import ScheduleFailure, ScheduleSpec
 
 INGEST_TASK_ID = "ingest"
 CONFIG_ERROR_TASK_ID = "config_error"

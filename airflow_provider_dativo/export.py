@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_dativo.config.loader import RunnerPlan
 from airflow_provider_dativo.dag_spec import IngestDagArgs, TimetableArgs, ingest_dag_args
+from airflow_provider_dativo.plan.runner import RunnerPlan
 from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, schedule_dag_args
 
 _HEADER = '''"""dativo schedule {dag_id!r}, exported by `dativo export` from {runner}.

@@ -68,9 +68,9 @@ def airflow_dags_test(
 
 def forbid_yaml(monkeypatch) -> None:
     """Make any parse of the runner file fail the test (a warm parse cache must not parse)."""
-    from airflow_provider_dativo.config import loader
+    from airflow_provider_dativo.plan import runner
 
     def fail(*args, **kwargs):
         raise AssertionError("the runner was parsed although the cache was valid")
 
-    monkeypatch.setattr(loader, "load_runner", fail)
+    monkeypatch.setattr(runner, "load_runner", fail)

@@ -11,8 +11,8 @@ from airflow.cli.cli_config import ActionCommand, Arg, GroupCommand
 def sync_pools_command(args: Any) -> None:
     """Create or resize one pool per tenant of the runner file."""
     from airflow_provider_dativo.config.errors import DativoConfigError
-    from airflow_provider_dativo.config.loader import load_runner
     from airflow_provider_dativo.dag_factory import resolve_app_root, resolve_runner_path
+    from airflow_provider_dativo.plan.runner import load_runner
 
     try:
         plan = load_runner(resolve_runner_path(args.runner_config), app_root=resolve_app_root(args.app_root))

@@ -130,8 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProblem], int]:
     """Every problem of a runner file (or job file) and the files it references."""
     from airflow_provider_dativo.config.connectors import recipe_problems
-    from airflow_provider_dativo.config.loader import load_asset, load_job, load_runner
+    from airflow_provider_dativo.config.loader import load_asset, load_job
     from airflow_provider_dativo.config.yaml_source import read_yaml
+    from airflow_provider_dativo.plan.runner import load_runner
 
     data = read_yaml(path)
     if isinstance(data, dict) and "runner" not in data and "source_connector" in data:
@@ -202,7 +203,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_pools(args: argparse.Namespace) -> int:
     from airflow_provider_dativo.cli.pools import pools_export
-    from airflow_provider_dativo.config.loader import load_runner
+    from airflow_provider_dativo.plan.runner import load_runner
 
     plan = load_runner(args.runner_config, app_root=app_root_from_env(args.app_root))
     print(json.dumps(pools_export(plan), indent=2, sort_keys=True))
@@ -212,9 +213,9 @@ def cmd_pools(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from airflow_provider_dativo.config.loader import load_runner
     from airflow_provider_dativo.dag_factory import resolve_app_root
     from airflow_provider_dativo.export import export_dags
+    from airflow_provider_dativo.plan.runner import load_runner
 
     app_root = resolve_app_root(args.app_root)  # as the factory resolves it, so the DAGs match
     plan = load_runner(args.runner_config, app_root=app_root)

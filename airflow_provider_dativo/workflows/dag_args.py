@@ -20,9 +20,9 @@ from airflow_provider_dativo.dag_spec import (
 )
 
 if TYPE_CHECKING:  # not imported at parse time: a cached parse never loads a workflow file
-    from airflow_provider_dativo.config.loader import WorkflowScheduleSpec
+    from airflow_provider_dativo.config.workflow import WorkflowTask
+    from airflow_provider_dativo.plan.runner import WorkflowScheduleSpec
     from airflow_provider_dativo.workflows.loader import LoadedWorkflow
-    from airflow_provider_dativo.workflows.spec import WorkflowTask
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigErr
 from airflow_provider_dativo.config.loader import pool_name
 from airflow_provider_dativo.config.paths import app_root_from_env, resolve_path
 from airflow_provider_dativo.config.validation import problems_from, validate_model
+from airflow_provider_dativo.config.workflow import WorkflowFile, WorkflowTask
 from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
 from airflow_provider_dativo.workflows import registry
 from airflow_provider_dativo.workflows.context import ParamsCheck
 from airflow_provider_dativo.workflows.errors import CycleDetectedError, UnknownWorkflowError
 from airflow_provider_dativo.workflows.graph import ancestors, find_cycle, topological_order
-from airflow_provider_dativo.workflows.spec import WorkflowFile, WorkflowTask
 
 
 @dataclass(frozen=True)

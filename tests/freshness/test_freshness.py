@@ -16,11 +16,11 @@ from airflow.sdk.definitions.deadline import DeadlineReference
 from airflow.serialization.serialized_objects import DagSerialization
 
 from airflow_provider_dativo.cli.main import main
-from airflow_provider_dativo.config.loader import load_runner
 from airflow_provider_dativo.dag_factory import build_dags
 from airflow_provider_dativo.freshness import notifiers
 from airflow_provider_dativo.freshness.callback import freshness_missed
 from airflow_provider_dativo.freshness.deadline import ALERT_NAME, CALLBACK_PATH
+from airflow_provider_dativo.plan.runner import load_runner
 from tests.freshness import notifiers_for_tests
 from tests.helpers import make_deployment
 

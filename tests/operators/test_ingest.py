@@ -9,8 +9,8 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.state import DagRunState
 
-from airflow_provider_dativo.config.loader import load_runner
 from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
+from airflow_provider_dativo.plan.runner import load_runner
 from tests.conftest import EXAMPLES, REPO, RUNNER_AIRFLOW
 from tests.helpers import airflow_dags_test, make_deployment
 

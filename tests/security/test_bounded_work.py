@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dativo.config.errors import DativoConfigError
-from airflow_provider_dativo.config.loader import load_asset, load_job, load_runner
+from airflow_provider_dativo.config.loader import load_asset, load_job
+from airflow_provider_dativo.plan.runner import load_runner
 from tests.support.tenants import Tenants, dativo, events, make_tenants
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dativo.config.errors import DativoConfigError
+from airflow_provider_dativo.config.workflow import WorkflowTask
 from airflow_provider_dativo.workflows import load_workflow_file
-from airflow_provider_dativo.workflows.spec import WorkflowTask
 from tests.conftest import EXAMPLES
 from tests.helpers import write
 

@@ -1,7 +1,8 @@
 """The DAG-of-workflows file (seed 003): ``name``, ``tenant_id`` and ``tasks[]``.
 
-Only the shape of the file is checked here; graph rules (duplicate ids, unknown upstream ids,
-cycles) and workflow references are checked by :mod:`.loader`, which knows file and line.
+The file model lives with the other config models; only the shape of the file is checked here.
+Graph rules (duplicate ids, unknown upstream ids, cycles) and workflow references are checked by
+:mod:`airflow_provider_dativo.workflows.loader`, which knows the registry, file and line.
 """
 
 from __future__ import annotations
