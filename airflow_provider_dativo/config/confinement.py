@@ -37,8 +37,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
-from airflow_provider_dativo.config.paths import SECRETS_DIR_ENV, jobs_root, resolve_path
+from airflow_provider_dativo.config.paths import jobs_root, resolve_path
 from airflow_provider_dativo.config.yaml_source import line_of
+from airflow_provider_dativo.settings import secrets_dir
 
 SECRETS_FOLDER = "secrets"
 TENANT_FOLDERS = ("jobs", SECRETS_FOLDER, "data")
@@ -190,7 +191,7 @@ def app_root_of(job_path: Path, app_root: str | None) -> Path:
 def secrets_dir_of(job_path: Path) -> Path:
     """Where the deployment's secrets live: ``DATIVO_SECRETS_DIR``, else ``secrets/`` beside
     ``jobs/`` (the job file's folder when it is not under ``jobs/``)."""
-    explicit = os.environ.get(SECRETS_DIR_ENV)
+    explicit = secrets_dir()
     if explicit:
         return Path(explicit).expanduser().absolute()
     return (jobs_root(job_path) or job_path.parent) / SECRETS_FOLDER
@@ -200,7 +201,7 @@ def job_confinement(
     job_path: Path, tenant: str, app_root: str | None, granted: Sequence[str | os.PathLike[str]] = ()
 ) -> Confinement:
     """The confinement of a job of ``tenant`` in ``job_path``, with the roots granted to it."""
-    app, secrets = _roots(job_path.parent, app_root, os.environ.get(SECRETS_DIR_ENV))
+    app, secrets = _roots(job_path.parent, app_root, secrets_dir())
     return Confinement(
         tenant=tenant,
         job_path=job_path,

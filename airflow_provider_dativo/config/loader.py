@@ -24,7 +24,6 @@ from airflow_provider_dativo.config.job import (
     JobConfig,
 )
 from airflow_provider_dativo.config.paths import (
-    app_root_from_env,
     infer_tenant,
     jobs_root,
     resolve_path,
@@ -33,6 +32,7 @@ from airflow_provider_dativo.config.paths import (
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.config.validation import validate_model
 from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
+from airflow_provider_dativo.settings import resolve_app_root
 
 POOL_PREFIX = "dativo_tenant_"
 
@@ -89,7 +89,7 @@ def load_job(
     (``runner.tenants.<t>.allowed_roots``); the paths the job names are checked, as written,
     against its tenant's roots (symlinks and glob matches are checked when they are read).
     """
-    app_root = app_root_from_env(app_root)
+    app_root = resolve_app_root(app_root)
     path = Path(os.path.abspath(path))  # tenant inference and asset lookup read the folders
     data = read_yaml(path)
     config = validate_model(JobConfig, data, path)

@@ -41,7 +41,8 @@ class DativoIngestOperator(BaseOperator):
     this version cannot run, fails at once without retries, since retrying cannot fix it.
 
     :param config_path: job YAML (templated).
-    :param app_root: folder that replaces ``/app/`` in paths (default: ``DATIVO_APP_ROOT``).
+    :param app_root: folder that replaces ``/app/`` in paths (default: ``DATIVO_APP_ROOT``, else
+        ``[dativo] app_root``).
     :param job_name: name in events and metrics (default: the dag_id, i.e. the schedule name).
     :param dativo_home: home of the embedded catalog (default: ``DATIVO_HOME`` or ``./.dativo``).
     :param runner_config: the runner file whose ``runner.tenants.<t>.allowed_roots`` grant the
@@ -75,10 +76,12 @@ class DativoIngestOperator(BaseOperator):
         from airflow_provider_dativo.config.confinement import granted_roots
         from airflow_provider_dativo.config.loader import load_job
         from airflow_provider_dativo.engine.events import EventEmitter
+        from airflow_provider_dativo.settings import resolve_app_root
 
         try:
-            grants = granted_roots(self.runner_config, self.app_root)
-            job = load_job(self.config_path, app_root=self.app_root, allowed_roots=grants)
+            app_root = resolve_app_root(self.app_root)
+            grants = granted_roots(self.runner_config, app_root)
+            job = load_job(self.config_path, app_root=app_root, allowed_roots=grants)
         except DativoConfigError as exc:
             raise AirflowFailException(f"invalid dativo job configuration:\n{exc}") from None
 

@@ -19,10 +19,11 @@ from typing import Any
 from airflow_provider_dativo.config.confinement import roots_of
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
 from airflow_provider_dativo.config.loader import ResolvedJob, load_job, pool_name
-from airflow_provider_dativo.config.paths import app_root_from_env, resolve_path
+from airflow_provider_dativo.config.paths import resolve_path
 from airflow_provider_dativo.config.runner import RunnerFile, Schedule
 from airflow_provider_dativo.config.validation import validate_model
 from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
+from airflow_provider_dativo.settings import resolve_app_root
 from airflow_provider_dativo.workflows.loader import LoadedWorkflow, load_workflow_file
 
 
@@ -113,7 +114,7 @@ def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
     Raises :class:`DativoConfigError` only when the runner file itself is unusable; problems
     of single schedules are collected in :attr:`RunnerPlan.failures`.
     """
-    app_root = app_root_from_env(app_root)
+    app_root = resolve_app_root(app_root) or ""  # resolved once: "" lets the loaders below read no setting
     path = Path(path)
     runner = validate_model(RunnerFile, read_yaml(path), path)
     orchestrator = runner.runner.orchestrator

@@ -15,9 +15,9 @@ from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.deadline import DeadlineReference
 from airflow.serialization.serialized_objects import DagSerialization
 
+from airflow_provider_dativo import settings
 from airflow_provider_dativo.cli.main import main
 from airflow_provider_dativo.dag_factory import build_dags
-from airflow_provider_dativo.freshness import notifiers
 from airflow_provider_dativo.freshness.callback import freshness_missed
 from airflow_provider_dativo.freshness.deadline import ALERT_NAME, CALLBACK_PATH
 from airflow_provider_dativo.plan.runner import load_runner
@@ -178,11 +178,11 @@ def test_a_notifier_that_is_not_a_function_fails_the_callback() -> None:
 
 def test_append_jsonl_writes_one_line_per_event(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("DATIVO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv(notifiers.EVENTS_PATH_ENV, raising=False)
+    monkeypatch.delenv(settings.FRESHNESS_EVENTS_PATH, raising=False)
     run_callback(notifier="airflow_provider_dativo.freshness.notifiers:append_jsonl")
     run_callback(notifier="airflow_provider_dativo.freshness.notifiers:append_jsonl")
     lines = (tmp_path / "home" / "freshness_events.jsonl").read_text().splitlines()
     assert [json.loads(line)["event_type"] for line in lines] == ["freshness_missed"] * 2
-    monkeypatch.setenv(notifiers.EVENTS_PATH_ENV, str(tmp_path / "elsewhere.jsonl"))
+    monkeypatch.setenv(settings.FRESHNESS_EVENTS_PATH, str(tmp_path / "elsewhere.jsonl"))
     run_callback(notifier="airflow_provider_dativo.freshness.notifiers.append_jsonl")
     assert (tmp_path / "elsewhere.jsonl").read_text().count("freshness_missed") == 1

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from airflow.serialization.serialized_objects import DagSerialization
 
+from airflow_provider_dativo.operators.workflow import DativoWorkflowOperator
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 from airflow_provider_dativo.workflows import CycleDetectedError, UnknownWorkflowError, build_workflow_dag
-from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator
 from tests.conftest import EXAMPLES
 from tests.workflows.helpers import DIAMOND, task, write_workflow
 

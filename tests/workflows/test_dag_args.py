@@ -13,7 +13,7 @@ from airflow.serialization.serialized_objects import DagSerialization
 
 from airflow_provider_dativo.cli.main import main
 from airflow_provider_dativo.dag_factory import build_dags
-from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator
+from airflow_provider_dativo.operators.workflow import DativoWorkflowOperator
 from tests.conftest import EXAMPLES
 from tests.helpers import forbid_yaml, make_deployment, write
 from tests.test_export import comparable

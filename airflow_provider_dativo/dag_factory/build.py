@@ -19,67 +19,30 @@ import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from airflow.sdk import DAG, Asset, CronTriggerTimetable, DeltaTriggerTimetable
 
-from airflow_provider_dativo.config.errors import DativoConfigError
-from airflow_provider_dativo.config.paths import app_root_from_env
-from airflow_provider_dativo.dag_spec import (
+from airflow_provider_dativo.dag_factory.args import IngestDagArgs, TimetableArgs, ingest_dag_args
+from airflow_provider_dativo.dag_factory.cache import DagArguments, ParseCache
+from airflow_provider_dativo.dag_factory.config_error import (
     CONFIG_ERROR_TASK_ID,
-    IngestDagArgs,
-    TimetableArgs,
     build_failure_dag_args,
     config_error_dag_args,
     config_error_dag_id,
-    ingest_dag_args,
 )
+from airflow_provider_dativo.dag_factory.workflow_args import WorkflowDagArgs, schedule_dag_args
 from airflow_provider_dativo.freshness.deadline import freshness_deadline
 from airflow_provider_dativo.operators.config_error import DativoConfigErrorOperator
 from airflow_provider_dativo.operators.ingest import DativoIngestOperator
-from airflow_provider_dativo.parse_cache import CACHE_ENV, DagArguments, ParseCache, cache_folder
+from airflow_provider_dativo.operators.workflow import DativoWorkflowOperator
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
-from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, schedule_dag_args
-from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator
+from airflow_provider_dativo.settings import parse_cache_dir, resolve_app_root, resolve_runner_path
 
 if TYPE_CHECKING:
     from airflow_provider_dativo.plan.runner import RunnerPlan
 
-RUNNER_ENV = "DATIVO_RUNNER_CONFIG"
 T = TypeVar("T")
-
-
-def _airflow_option(key: str) -> str:
-    """``[dativo] <key>`` from Airflow's configuration, ``""`` when unset or unavailable."""
-    try:
-        from airflow.configuration import conf
-
-        return conf.get("dativo", key, fallback="") or ""
-    except Exception:  # Airflow's configuration is unavailable (e.g. outside Airflow)
-        return ""
-
-
-def resolve_runner_path(runner_config: str | os.PathLike[str] | None = None) -> Path:
-    """The argument, then ``DATIVO_RUNNER_CONFIG``, then Airflow config ``[dativo] runner_config``."""
-    value = (
-        os.fspath(runner_config)
-        if runner_config
-        else os.environ.get(RUNNER_ENV) or _airflow_option("runner_config")
-    )
-    if not value:
-        raise DativoConfigError.single(
-            "<runner.yaml>",
-            "runner_config",
-            f"no runner file given: pass build_dags(path), set {RUNNER_ENV}, "
-            "or set [dativo] runner_config in airflow.cfg",
-        )
-    return Path(value)
-
-
-def resolve_app_root(app_root: str | os.PathLike[str] | None = None) -> str | None:
-    """The argument, then ``DATIVO_APP_ROOT``, then Airflow config ``[dativo] app_root``."""
-    return app_root_from_env(app_root) or _airflow_option("app_root") or None
 
 
 def build_dags(
@@ -94,12 +57,12 @@ def build_dags(
     (missing, not YAML, wrong top-level keys); Airflow then shows it as an import error.
 
     Re-parses of unchanged files come from the parse cache (see
-    :mod:`airflow_provider_dativo.parse_cache`); ``cache_dir`` overrides its folder and
+    :mod:`airflow_provider_dativo.dag_factory.cache`); ``cache_dir`` overrides its folder and
     ``cache_dir="off"`` turns it off.
     """
     root = resolve_app_root(app_root)
     runner_path = resolve_runner_path(runner_config)
-    folder = cache_folder(cache_dir, os.environ.get(CACHE_ENV), _airflow_option("parse_cache_dir"))
+    folder = parse_cache_dir(cache_dir)
     cache = ParseCache(folder, runner_path, root) if folder else None
     arguments = cache.load() if cache else None
     if arguments is None:

@@ -2,7 +2,7 @@
 
 The files hold plain Airflow code with every value written out, so they parse without the
 runner and job YAML files and can be reviewed in a pull request. They are rendered from the
-same :mod:`airflow_provider_dativo.dag_spec` arguments the factory uses, and a test checks
+same :mod:`airflow_provider_dativo.dag_factory.args` arguments the factory uses, and a test checks
 that their serialized DAGs equal the factory's.
 """
 
@@ -12,9 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_dativo.dag_spec import IngestDagArgs, TimetableArgs, ingest_dag_args
+from airflow_provider_dativo.dag_factory.args import IngestDagArgs, TimetableArgs, ingest_dag_args
+from airflow_provider_dativo.dag_factory.workflow_args import WorkflowDagArgs, schedule_dag_args
 from airflow_provider_dativo.plan.runner import RunnerPlan
-from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, schedule_dag_args
 
 _HEADER = '''"""dativo schedule {dag_id!r}, exported by `dativo export` from {runner}.
 
@@ -30,7 +30,7 @@ from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 {extra_imports}'''
 _INGEST_IMPORT = "from airflow_provider_dativo.operators.ingest import DativoIngestOperator"
 _FRESHNESS_IMPORT = "from airflow_provider_dativo.freshness.deadline import freshness_deadline\n"
-_WORKFLOW_IMPORT = "from airflow_provider_dativo.workflows.operator import DativoWorkflowOperator"
+_WORKFLOW_IMPORT = "from airflow_provider_dativo.operators.workflow import DativoWorkflowOperator"
 
 
 def py_literal(value: Any) -> str:

@@ -6,8 +6,8 @@ import os
 
 from airflow.sdk import DAG
 
-from airflow_provider_dativo.dag_factory import build_workflow_dag_from_args
-from airflow_provider_dativo.workflows.dag_args import standalone_dag_args
+from airflow_provider_dativo.dag_factory.build import build_workflow_dag_from_args
+from airflow_provider_dativo.dag_factory.workflow_args import standalone_dag_args
 from airflow_provider_dativo.workflows.loader import load_workflow_file
 
 

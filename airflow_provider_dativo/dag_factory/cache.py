@@ -3,7 +3,7 @@
 Airflow's dag-processor parses every DAG file again and again (every
 ``min_file_process_interval``). Reading and validating a thousand job files costs about as
 much as building the DAGs themselves, yet the files rarely change. The cache stores the
-plain-data DAG arguments (:mod:`airflow_provider_dativo.dag_spec`) together with the
+plain-data DAG arguments (:mod:`airflow_provider_dativo.dag_factory.args`) together with the
 signature (mtime, size, inode, ctime) of the runner file and of every job file it names,
 found or not, and of the workflow files with the module and job files they read. A parse
 first compares those signatures with ``os.stat`` and rebuilds the DAGs from the cached
@@ -12,7 +12,8 @@ an unreadable cache means a normal parse that rewrites the cache.
 
 The cache is a local file, written atomically, and never required: with
 ``DATIVO_PARSE_CACHE_DIR`` (or ``[dativo] parse_cache_dir``) set to ``off``, or a folder that
-cannot be written, every parse reads the YAML. Asset files are not part of it
+cannot be written, every parse reads the YAML (the folder is resolved by
+:func:`airflow_provider_dativo.settings.parse_cache_dir`). Asset files are not part of it
 since parsing never reads them.
 """
 
@@ -28,14 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_dativo import __version__
-from airflow_provider_dativo.dag_spec import IngestDagArgs, TimetableArgs
-from airflow_provider_dativo.workflows.dag_args import WorkflowDagArgs, WorkflowTaskArgs
+from airflow_provider_dativo.dag_factory.args import IngestDagArgs, TimetableArgs
+from airflow_provider_dativo.dag_factory.workflow_args import WorkflowDagArgs, WorkflowTaskArgs
 
 CACHE_FORMAT = 3
-CACHE_ENV = "DATIVO_PARSE_CACHE_DIR"
 RACY_WINDOW_NS = 2_000_000_000
 """Files changed less than this before a parse are not trusted to have a stable signature."""
-DISABLED = "off"
 
 
 @dataclass
@@ -45,18 +44,6 @@ class DagArguments:
     ingest: list[IngestDagArgs] = field(default_factory=list)
     config_errors: list[dict[str, Any]] = field(default_factory=list)
     workflows: list[WorkflowDagArgs] = field(default_factory=list)
-
-
-def cache_folder(*values: str | os.PathLike[str] | None) -> Path | None:
-    """The first non-empty value (argument, ``DATIVO_PARSE_CACHE_DIR``, ``[dativo]
-    parse_cache_dir``), else ``$AIRFLOW_HOME/dativo-parse-cache``; ``off`` turns the cache off.
-    """
-    for value in values:
-        if value is None or not os.fspath(value):
-            continue
-        return None if os.fspath(value).strip().lower() == DISABLED else Path(value)
-    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
-    return Path(home) / "dativo-parse-cache"
 
 
 def _signature(path: Path) -> list[int] | None:

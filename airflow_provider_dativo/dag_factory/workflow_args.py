@@ -1,6 +1,6 @@
 """The arguments of a workflow DAG and its operators, as plain data.
 
-Like :mod:`airflow_provider_dativo.dag_spec` for ingest DAGs: the DAG factory builds from
+Like :mod:`airflow_provider_dativo.dag_factory.args` for ingest DAGs: the DAG factory builds from
 these, the parse cache stores them as JSON, and ``dativo export`` writes them into a static DAG
 file, so all three produce the same serialized DAG.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dativo.dag_spec import (
+from airflow_provider_dativo.dag_factory.args import (
     TimetableArgs,
     disabled_note,
     retry_task_args,
