@@ -4,7 +4,7 @@ Parsing a DAG file that uses this operator must stay cheap and side-effect free,
 engine (pyarrow, pyiceberg) is imported only in :meth:`DativoIngestOperator.execute`.
 
 Secrets are read at run time only (files of ``secrets/<tenant>/`` and Airflow connections, see
-:mod:`airflow_provider_dativo.operators.secrets`), never at parse time: no value can end up
+:mod:`airflow_provider_dativo.hooks.dativo`), never at parse time: no value can end up
 in a serialized DAG or a rendered template field. With ``logging.redaction: true`` every
 value is masked in the job's events, in Airflow's task log, and in whatever leaves the task:
 the exception text and the metrics pushed to XCom.
@@ -109,7 +109,7 @@ class DativoIngestOperator(BaseOperator):
     def _run(self, job: ResolvedJob, job_name: str, run_id: str, emitter: EventEmitter) -> JobResult:
         """Run the job with secrets from the tenant's files and Airflow connections."""
         from airflow_provider_dativo.engine.run import run_job
-        from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
+        from airflow_provider_dativo.hooks.dativo import airflow_secrets_loader
 
         return run_job(
             job,

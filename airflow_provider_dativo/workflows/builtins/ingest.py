@@ -49,7 +49,7 @@ def dativo_ingest(params: dict[str, Any], context: WorkflowContext) -> dict[str,
     )
     secrets_loader = None
     if context.orchestrator == "airflow":
-        from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
+        from airflow_provider_dativo.hooks.dativo import airflow_secrets_loader
 
         secrets_loader = airflow_secrets_loader
     result = run_job(

@@ -16,8 +16,8 @@ from airflow.sdk._shared.secrets_masker import redact
 
 from airflow_provider_dativo.config.loader import ResolvedJob
 from airflow_provider_dativo.engine.secrets.store import SecretsError
+from airflow_provider_dativo.hooks.dativo import airflow_secrets_loader, connection_id
 from airflow_provider_dativo.operators.ingest import DativoIngestOperator
-from airflow_provider_dativo.operators.secrets import airflow_secrets_loader, connection_id
 from tests.support.secret_files import write_job, write_secrets
 
 FILE_KEY = "sk_file_acme_1111"
@@ -165,6 +165,29 @@ def test_values_are_not_registered_without_redaction(tmp_path: Path) -> None:
     write_secrets(tmp_path, "acme", {"a.env": "PLAIN_FILE_VALUE=not-registered-6262\n"})
     airflow_secrets_loader(write_job(tmp_path, {"logging": {"redaction": False}}))
     assert redact("log line not-registered-6262 end") == "log line not-registered-6262 end"
+
+
+def test_a_dativo_connection_is_served_by_the_dativo_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow maps the ``dativo`` connection type to DativoHook (through get_provider_info)."""
+    from airflow.sdk import BaseHook
+
+    from airflow_provider_dativo.hooks.dativo import DativoHook
+
+    conn_env(monkeypatch, "dativo_acme_token", {"conn_type": "dativo", "password": CONN_KEY})
+    hook = BaseHook.get_hook("dativo_acme_token")
+    assert isinstance(hook, DativoHook)
+    assert hook.dativo_conn_id == "dativo_acme_token"
+    assert hook.secret() == CONN_KEY
+
+
+def test_the_hook_names_the_connection_and_the_missing_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_dativo.hooks.dativo import DativoHook
+
+    conn_env(monkeypatch, "dativo_acme_empty", {"conn_type": "dativo", "extra": '{"key": "v"}'})
+    hook = DativoHook(dativo_conn_id="dativo_acme_empty")
+    assert hook.secret() == '{"key": "v"}'  # no password: the extra
+    with pytest.raises(SecretsError, match=r"'dativo_acme_empty' has no login to take the value from"):
+        hook.secret("login")
 
 
 def test_template_fields_hold_only_the_config_path() -> None:

@@ -1,4 +1,4 @@
-"""Secrets from Airflow connections, and their masking in Airflow's own task logs.
+"""``DativoHook``: a job's secrets from Airflow connections, and their masking in Airflow's logs.
 
 Under Airflow a job's secrets come from two places: the ``secrets/<tenant>/`` files the
 engine reads everywhere, and Airflow connections (the metadata database, ``AIRFLOW_CONN_*``
@@ -13,11 +13,16 @@ it has none, its extra (e.g. a JSON key file); a reference's ``field`` picks ano
 such as ``uri`` for a whole database connection (host, port, login, password, schema and
 extras as one URI). A missing default connection is not an error (the files may define the
 secret); a missing declared one is.
+
+Connections of any type work; the ``dativo`` connection type (:class:`DativoHook`) gives the
+Airflow UI a form that asks for just the secret.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
+from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -33,8 +38,58 @@ from airflow_provider_dativo.engine.secrets.store import (
     job_secret_refs,
     load_secrets,
 )
+from airflow_provider_dativo.get_provider_info import SECRET_CONNECTION_FORM
 
 CONN_PREFIX = "dativo_"
+
+
+class DativoHook(BaseHook):
+    """One Airflow connection that holds a dativo secret.
+
+    The secret is the connection's password or, when it has none, its extra (e.g. a JSON key
+    file); :meth:`secret` can take another part instead (``uri``, ``login``, ``host``, ...).
+
+    :param dativo_conn_id: the connection, by default ``dativo_<tenant>_<name>`` of the secret
+        (see :func:`connection_id`).
+    """
+
+    conn_name_attr = "dativo_conn_id"
+    default_conn_name = "dativo_default"
+    conn_type = "dativo"
+    hook_name = "Dativo secret"
+
+    def __init__(self, dativo_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dativo_conn_id = dativo_conn_id
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The connection form shows only what a secret needs: the value, or an extra (the same
+        form ``get_provider_info()`` declares, which Airflow reads without importing this hook)."""
+        return copy.deepcopy(SECRET_CONNECTION_FORM)
+
+    def get_conn(self) -> Any:
+        """The Airflow connection (raises ``AirflowNotFoundException`` when it does not exist)."""
+        return self.get_connection(self.dativo_conn_id)
+
+    def secret(self, field: str | None = None, *, what: str = "") -> str:
+        """The password, else the extra; or the named ``field`` (``uri``: the whole connection as
+        a URI). ``what`` names the secret in the error when that part is empty."""
+        return self.secret_of(self.get_conn(), field, what=what)
+
+    def secret_of(self, conn: Any, field: str | None = None, *, what: str = "") -> str:
+        """:meth:`secret` of a connection already read."""
+        if field is None:
+            value, wanted = conn.password or conn.extra, "neither a password nor an extra"
+        elif field == "uri":
+            value, wanted = conn.get_uri(), "no URI"
+        else:
+            value, wanted = getattr(conn, field), f"no {field}"
+        if not value:
+            raise SecretsError(
+                f"Airflow connection {self.dativo_conn_id!r}{what} has {wanted} to take the value from"
+            )
+        return value
 
 
 def connection_id(tenant: str, name: str) -> str:
@@ -92,8 +147,9 @@ def read_connection_secrets(job: ResolvedJob) -> dict[tuple[str, str], SecretEnt
 
 
 def _connection_value(conn_id: str, ref: SecretRef, *, required: bool) -> str | None:
+    hook = DativoHook(conn_id)
     try:
-        conn = BaseHook.get_connection(conn_id)
+        conn = hook.get_conn()
     except AirflowNotFoundException:
         if required:
             raise SecretsError(
@@ -105,18 +161,7 @@ def _connection_value(conn_id: str, ref: SecretRef, *, required: bool) -> str | 
         raise SecretsUnavailable(
             f"Airflow connection {conn_id!r} cannot be read: {type(exc).__name__}: {exc}"
         ) from None
-    if ref.field is None:
-        value, wanted = conn.password or conn.extra, "neither a password nor an extra"
-    elif ref.field == "uri":
-        value, wanted = conn.get_uri(), "no URI"
-    else:
-        value, wanted = getattr(conn, ref.field), f"no {ref.field}"
-    if not value:
-        raise SecretsError(
-            f"Airflow connection {conn_id!r} (for secret {ref.spelled()!r}) has {wanted} "
-            "to take the value from"
-        )
-    return value
+    return hook.secret_of(conn, ref.field, what=f" (for secret {ref.spelled()!r})")
 
 
 def _declared(ref: SecretRef) -> str:
