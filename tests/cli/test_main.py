@@ -95,6 +95,39 @@ def test_concurrency_per_tenant_sizes_the_pools(tmp_path: Path, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["dativo_tenant_acme"]["slots"] == 3
 
 
+def test_validate_pools_and_export_resolve_the_app_root_from_the_airflow_option(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """``[dativo] app_root`` alone (no variable, no flag) re-roots /app/ for every command, as
+    for the factory: validate checks the files the exported DAGs will read."""
+    from tests.helpers import make_deployment
+
+    app = tmp_path / "app"
+    made = make_deployment(
+        app, schedules="- {name: a, config: /app/jobs/acme/orders.yaml, cron: '0 * * * *'}\n"
+    )
+    runner = (
+        tmp_path / "ops" / "deploy" / "runner.yaml"
+    )  # no folder above it holds jobs/: only the root finds it
+    runner.parent.mkdir(parents=True)
+    made.rename(runner)
+    monkeypatch.delenv("DATIVO_APP_ROOT", raising=False)
+    monkeypatch.setenv("AIRFLOW__DATIVO__APP_ROOT", str(app))
+
+    assert main(["validate", str(runner)]) == 0, capsys.readouterr()
+    assert main(["pools", str(runner)]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"dativo_tenant_acme"}
+    assert main(["export", str(runner), "--out", str(tmp_path / "dags")]) == 0
+    exported = (tmp_path / "dags" / "a.py").read_text()
+    assert f"config_path={str(app / 'jobs' / 'acme' / 'orders.yaml')!r}" in exported
+    assert f"app_root={str(app)!r}" in exported
+
+    monkeypatch.delenv("AIRFLOW__DATIVO__APP_ROOT")
+    capsys.readouterr()
+    assert main(["validate", str(runner)]) == 2
+    assert "does not exist (set DATIVO_APP_ROOT" in capsys.readouterr().out
+
+
 def test_run_prints_one_json_event_per_line_and_exits_with_the_job_code(tmp_path: Path) -> None:
     env = {"DATIVO_APP_ROOT": str(EXAMPLES), "DATIVO_HOME": str(tmp_path / "home")}
     ok = dativo("run", "--config", str(EXAMPLES / "jobs" / "acme" / "orders_csv_to_iceberg.yaml"), env=env)
