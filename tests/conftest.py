@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import EXAMPLES, REPO, RUNNER_AIRFLOW
+from tests.support.examples import EXAMPLES, REPO, RUNNER_AIRFLOW
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="dativo-tests-"))
 os.environ.update(

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.stack import (
+from tests.support.stack import (
     API_SERVICE,
     CELERY_ONLY,
     COMMON,

@@ -10,13 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import EXAMPLES, RUNNER_AIRFLOW
-
-
-def airflow(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "airflow", *args], capture_output=True, text=True, env=os.environ.copy()
-    )
+from tests.support.cli import airflow
 
 
 def test_get_provider_info_contract() -> None:
@@ -51,23 +45,6 @@ def test_airflow_providers_list_shows_the_provider_and_airflow_still_works(airfl
         result = airflow(*args)
         assert result.returncode == 0, (args, result.stderr[-2000:])
         assert "Traceback" not in result.stderr
-
-
-def test_sync_pools_creates_and_resizes_pools(airflow_db, tmp_path) -> None:
-    result = airflow("dativo", "sync-pools", str(RUNNER_AIRFLOW), "--app-root", str(EXAMPLES))
-    assert result.returncode == 0, result.stderr
-    exported = airflow("pools", "list", "-o", "json")
-    pools = {p["pool"]: int(p["slots"]) for p in json.loads(exported.stdout)}
-    assert pools["dativo_tenant_acme"] == 1 and pools["dativo_tenant_globex"] == 1
-
-    bigger = tmp_path / "runner.yaml"
-    bigger.write_text(
-        RUNNER_AIRFLOW.read_text().replace("concurrency_per_tenant: 1", "concurrency_per_tenant: 2")
-    )
-    bigger_env = airflow("dativo", "sync-pools", str(bigger), "--app-root", str(EXAMPLES))
-    assert "resized pool dativo_tenant_acme from 1 to 2" in bigger_env.stdout
-    pools = {p["pool"]: int(p["slots"]) for p in json.loads(airflow("pools", "list", "-o", "json").stdout)}
-    assert pools["dativo_tenant_acme"] == 2
 
 
 def test_providers_manager_lists_operators_hooks_and_the_connection_type() -> None:

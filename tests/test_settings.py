@@ -15,7 +15,7 @@ import pytest
 
 from airflow_provider_dativo import settings
 from airflow_provider_dativo.get_provider_info import get_provider_info
-from tests.support.paths import REPO
+from tests.support.examples import REPO
 
 PACKAGE = REPO / "airflow_provider_dativo"
 CONFIG_MODULES = ("airflow.configuration", "airflow.sdk.configuration")

@@ -64,6 +64,7 @@ class DativoWorkflowOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
+        from airflow_provider_dativo.hooks.dativo import airflow_secrets_loader
         from airflow_provider_dativo.settings import resolve_app_root
         from airflow_provider_dativo.workflows.context import WorkflowContext
         from airflow_provider_dativo.workflows.errors import FatalWorkflowError
@@ -83,6 +84,7 @@ class DativoWorkflowOperator(BaseOperator):
             base_dir=Path(self.workflow_file).parent,
             app_root=resolve_app_root(self.app_root),
             orchestrator="airflow",
+            secrets_loader=airflow_secrets_loader,
         )
         try:
             return run_workflow_task(self.workflow_ref, self.workflow_modules, params, run_context)

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from airflow_provider_dativo.cli.main import main
-from tests.conftest import EXAMPLES, RUNNER_AIRFLOW
-
-
-def dativo(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the installed console script, as a user would."""
-    exe = shutil.which("dativo") or str(Path(sys.executable).parent / "dativo")
-    return subprocess.run([exe, *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+from tests.support.cli import dativo
+from tests.support.examples import EXAMPLES, RUNNER_AIRFLOW
 
 
 def test_validate_example_runner_exits_0() -> None:
@@ -70,7 +62,7 @@ def test_pools_prints_airflow_pools_import_json(capsys) -> None:
 def test_every_pool_the_dags_use_is_in_the_pools_export(capsys) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
-    from tests.conftest import REPO
+    from tests.support.examples import REPO
 
     main(["pools", str(RUNNER_AIRFLOW), "--app-root", str(EXAMPLES)])
     exported = set(json.loads(capsys.readouterr().out))
@@ -81,7 +73,7 @@ def test_every_pool_the_dags_use_is_in_the_pools_export(capsys) -> None:
 
 
 def test_concurrency_per_tenant_sizes_the_pools(tmp_path: Path, capsys) -> None:
-    from tests.helpers import make_deployment
+    from tests.support.deployment import make_deployment
 
     runner = make_deployment(
         tmp_path, schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n"
@@ -100,7 +92,7 @@ def test_validate_pools_and_export_resolve_the_app_root_from_the_airflow_option(
 ) -> None:
     """``[dativo] app_root`` alone (no variable, no flag) re-roots /app/ for every command, as
     for the factory: validate checks the files the exported DAGs will read."""
-    from tests.helpers import make_deployment
+    from tests.support.deployment import make_deployment
 
     app = tmp_path / "app"
     made = make_deployment(

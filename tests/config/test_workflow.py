@@ -9,8 +9,8 @@ import pytest
 from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.config.workflow import WorkflowTask
 from airflow_provider_dativo.workflows import load_workflow_file
-from tests.conftest import EXAMPLES
-from tests.helpers import write
+from tests.support.deployment import write
+from tests.support.examples import EXAMPLES
 
 
 def test_seed_example_loads_with_seed_fields() -> None:
@@ -62,7 +62,7 @@ def test_yaml_dates_in_params_become_iso_strings(tmp_path: Path) -> None:
     path = write(
         tmp_path / "wf.yaml",
         "name: x\ntenant_id: acme\ntasks:\n  - id: a\n"
-        "    workflow_ref: tests.workflows.sample_workflows:echo\n"
+        "    workflow_ref: tests.support.sample_workflows:echo\n"
         "    params: {start: 2025-10-01, nested: {at: [2025-10-02]}}\n",
     )
     assert load_workflow_file(path).task("a").params == {

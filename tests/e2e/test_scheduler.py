@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import E2E_DATABASE
-from tests.e2e.deployment import Deployment
-from tests.e2e.stack import AirflowStack, Api
+from tests.support.e2e_deployment import Deployment
+from tests.support.stack import E2E_DATABASE, AirflowStack, Api
 
 pytestmark = pytest.mark.e2e
 

@@ -14,13 +14,13 @@ import yaml
 from airflow_provider_dativo.workflows import load_workflow_file
 from airflow_provider_dativo.workflows.runner import RunSummary, WorkflowRunner
 from airflow_provider_dativo.workflows.selection import select_tasks
-from tests.conftest import REPO
-from tests.workflows import sample_workflows
-from tests.workflows.sample_workflows import REF
+from tests.support import sample_workflows
+from tests.support.examples import REPO
+from tests.support.sample_workflows import REF
 
 
 def task(task_id: str, ref: str = "echo", *depends_on: str, **fields: Any) -> dict[str, Any]:
-    """A task calling ``tests.workflows.sample_workflows:<ref>`` when that function exists."""
+    """A task calling ``tests.support.sample_workflows:<ref>`` when that function exists."""
     return {
         "id": task_id,
         "workflow_ref": REF + ref if hasattr(sample_workflows, ref) else ref,
@@ -104,5 +104,5 @@ def dativo_workflow_run(path: Path, *options: str) -> list[str]:
 
 
 def process_env(**extra: str) -> dict[str, str]:
-    """Environment of a ``dativo`` subprocess in which ``tests.workflows.sample_workflows`` imports."""
+    """Environment of a ``dativo`` subprocess in which ``tests.support.sample_workflows`` imports."""
     return {**os.environ, "PYTHONPATH": str(REPO), **extra}

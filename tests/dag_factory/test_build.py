@@ -14,8 +14,8 @@ from airflow_provider_dativo.dag_factory import build_dags
 from airflow_provider_dativo.operators.config_error import DativoConfigErrorOperator
 from airflow_provider_dativo.operators.ingest import DativoIngestOperator
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
-from tests.conftest import EXAMPLES, RUNNER_AIRFLOW
-from tests.helpers import make_deployment
+from tests.support.deployment import make_deployment
+from tests.support.examples import EXAMPLES, INGEST_SCHEDULES, RUNNER_AIRFLOW, WORKFLOW_SCHEDULES
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +29,7 @@ def only_task(dag) -> DativoIngestOperator:
     return task
 
 
-INGEST_SCHEDULES = {
-    "stripe_customers_hourly",
-    "hubspot_contacts_daily",
-    "maintenance_job",
-    "acme_orders_csv",
-    "globex_events_jsonl",
-}
-WORKFLOW_SCHEDULES = {"weekly_ops_chain", "acme_ingest_chain"}  # `dag:` schedules: tests/workflows
+
 
 
 def test_one_dag_per_schedule_with_exactly_one_ingest_task(dags: dict) -> None:

@@ -11,8 +11,8 @@ from airflow.serialization.serialized_objects import DagSerialization
 from airflow_provider_dativo.operators.workflow import DativoWorkflowOperator
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 from airflow_provider_dativo.workflows import CycleDetectedError, UnknownWorkflowError, build_workflow_dag
-from tests.conftest import EXAMPLES
-from tests.workflows.helpers import DIAMOND, task, write_workflow
+from tests.support.examples import EXAMPLES
+from tests.support.workflow_files import DIAMOND, task, write_workflow
 
 
 def test_seed_example_becomes_a_dag_named_after_the_file() -> None:

@@ -14,8 +14,15 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.state import DagRunState
 
-from tests.conftest import EXAMPLES, REPO
-from tests.workflows.helpers import DIAMOND, SEED_BRIEF_INPUTS, run_cli, task, write_runner, write_workflow
+from tests.support.examples import EXAMPLES, REPO
+from tests.support.workflow_files import (
+    DIAMOND,
+    SEED_BRIEF_INPUTS,
+    run_cli,
+    task,
+    write_runner,
+    write_workflow,
+)
 
 pytestmark = pytest.mark.slow
 

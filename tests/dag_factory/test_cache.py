@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dativo.dag_factory import build_dags
-from tests.helpers import forbid_yaml, make_deployment
-from tests.test_export import comparable
+from tests.support.deployment import forbid_yaml, make_deployment
+from tests.support.serialized import comparable
 
 SCHEDULES = (
     "- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *', timezone: Europe/Paris}\n"

@@ -1,4 +1,4 @@
-"""Workflows the tests reference as ``tests.workflows.sample_workflows:<function>``."""
+"""Workflows the tests reference as ``tests.support.sample_workflows:<function>``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow_provider_dativo.workflows import FatalWorkflowError, WorkflowContext
 
-REF = "tests.workflows.sample_workflows:"
+REF = "tests.support.sample_workflows:"
 
 
 def echo(params: dict[str, Any], context: WorkflowContext) -> dict[str, Any]:

@@ -17,9 +17,9 @@ The end-to-end tests (``tests/e2e/``) and the native stack (``scripts/stack.sh``
 
 From a shell (what ``scripts/stack.sh`` runs)::
 
-    python -m tests.e2e.stack start [--dir .airflow/stack] [--port 8080]
-    python -m tests.e2e.stack status
-    python -m tests.e2e.stack stop
+    python -m tests.support.stack start [--dir .airflow/stack] [--port 8080]
+    python -m tests.support.stack status
+    python -m tests.support.stack stop
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ import yaml
 from tests.support.postgres import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+E2E_DATABASE = "airflow_e2e"
+"""The metadata database of the e2e package's stack."""
 COMPOSE_FILE = REPO / "docker-compose.yaml"
 COMMON = "x-airflow-common"
 INIT_SERVICE = "airflow-init"
@@ -594,3 +596,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def stack_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """What ``bash scripts/stack.sh ...`` runs (after installing the venv)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.support.stack", *arguments],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

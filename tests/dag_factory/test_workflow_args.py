@@ -14,10 +14,10 @@ from airflow.serialization.serialized_objects import DagSerialization
 from airflow_provider_dativo.cli.main import main
 from airflow_provider_dativo.dag_factory import build_dags
 from airflow_provider_dativo.operators.workflow import DativoWorkflowOperator
-from tests.conftest import EXAMPLES
-from tests.helpers import forbid_yaml, make_deployment, write
-from tests.test_export import comparable
-from tests.workflows.helpers import DIAMOND, task, write_runner, write_workflow
+from tests.support.deployment import forbid_yaml, make_deployment, write
+from tests.support.examples import EXAMPLES
+from tests.support.serialized import comparable
+from tests.support.workflow_files import DIAMOND, task, write_runner, write_workflow
 
 ORDERS_JOB = EXAMPLES / "jobs" / "acme" / "orders_csv_to_iceberg.yaml"
 

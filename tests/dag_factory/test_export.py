@@ -5,19 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from airflow.dag_processing.dagbag import DagBag
-from airflow.serialization.serialized_objects import DagSerialization
 
 from airflow_provider_dativo.cli.main import main
-from tests.conftest import EXAMPLES, REPO, RUNNER_AIRFLOW
-from tests.test_dag_factory import INGEST_SCHEDULES, WORKFLOW_SCHEDULES
-
-
-def comparable(dag) -> dict:
-    """The serialized DAG without the file it was parsed from."""
-    data = DagSerialization.to_dict(dag)
-    for key in ("fileloc", "relative_fileloc"):
-        data["dag"].pop(key, None)
-    return data
+from tests.support.examples import EXAMPLES, INGEST_SCHEDULES, REPO, RUNNER_AIRFLOW, WORKFLOW_SCHEDULES
+from tests.support.serialized import comparable
 
 
 def test_exported_files_serialize_identically_to_the_factory(tmp_path: Path) -> None:
@@ -43,7 +34,7 @@ def test_exported_file_reads_no_yaml(tmp_path: Path) -> None:
 
 
 def test_export_refuses_a_runner_with_problems(tmp_path: Path, capsys) -> None:
-    from tests.helpers import make_deployment
+    from tests.support.deployment import make_deployment
 
     runner = make_deployment(
         tmp_path, schedules="- {name: a, config: ../jobs/acme/nope.yaml, cron: '0 * * * *'}\n"

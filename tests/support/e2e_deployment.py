@@ -1,4 +1,4 @@
-"""The deployment the end-to-end tests run: ``configs/`` copied to a temporary folder, plus data.
+"""The deployment the end-to-end tests run: ``tests/e2e/configs/`` copied to a temporary folder, plus data.
 
 ``configs/`` holds the runner, the jobs, the asset and two small files: the invalid input of
 ``umbrella_bad_input`` and the late delivery of ``initech_late_delivery`` (``late/``, copied to
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-CONFIGS = Path(__file__).resolve().parent / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "e2e" / "configs"
 STATUSES = ("pending", "paid", "shipped", "cancelled")
 COLUMNS = ("order_id", "customer_email", "status", "amount", "ordered_at")
 GENERATED = {
