@@ -1,7 +1,9 @@
-"""The arguments of the Airflow objects a schedule becomes, as plain data.
+"""The arguments of the Airflow objects an ingest schedule becomes, as plain data.
 
-The DAG factory builds DAGs from these arguments and ``dativo export`` writes them into
-static DAG files, so both produce the same serialized DAG by construction.
+Also the settings every schedule shares (dag_id, tags, timetable, retries), which
+:mod:`.workflow_args` uses for ``dag:`` schedules. The factory builds DAGs from these
+arguments, the parse cache stores them and ``dativo export`` writes them into static DAG files,
+so all three produce the same serialized DAG by construction.
 """
 
 from __future__ import annotations

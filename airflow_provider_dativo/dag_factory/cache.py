@@ -1,20 +1,11 @@
 """A disk cache of the DAG arguments a runner file produces, so re-parses skip the YAML.
 
-Airflow's dag-processor parses every DAG file again and again (every
-``min_file_process_interval``). Reading and validating a thousand job files costs about as
-much as building the DAGs themselves, yet the files rarely change. The cache stores the
-plain-data DAG arguments (:mod:`airflow_provider_dativo.dag_factory.args`) together with the
-signature (mtime, size, inode, ctime) of the runner file and of every job file it names,
-found or not, and of the workflow files with the module and job files they read. A parse
-first compares those signatures with ``os.stat`` and rebuilds the DAGs from the cached
-arguments when none changed; any change, a new version of this package, or
-an unreadable cache means a normal parse that rewrites the cache.
-
-The cache is a local file, written atomically, and never required: with
-``DATIVO_PARSE_CACHE_DIR`` (or ``[dativo] parse_cache_dir``) set to ``off``, or a folder that
-cannot be written, every parse reads the YAML (the folder is resolved by
-:func:`airflow_provider_dativo.settings.parse_cache_dir`). Asset files are not part of it
-since parsing never reads them.
+The dag-processor parses the DAG file again and again, yet the runner, job and workflow files
+rarely change. An entry holds the plain-data arguments (:mod:`.args`) and the signature
+(mtime, size, inode, ctime) of every file they were read from, found or not; a parse whose
+signatures all match builds the DAGs from it. The cache is a local file, written atomically,
+and never required: turned ``off``, or unwritable, every parse reads the YAML. Its folder comes
+from :func:`airflow_provider_dativo.settings.parse_cache_dir`.
 """
 
 from __future__ import annotations

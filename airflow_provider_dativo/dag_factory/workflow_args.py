@@ -1,6 +1,6 @@
 """The arguments of a workflow DAG and its operators, as plain data.
 
-Like :mod:`airflow_provider_dativo.dag_factory.args` for ingest DAGs: the DAG factory builds from
+Like :mod:`.args` for ingest DAGs: the DAG factory builds from
 these, the parse cache stores them as JSON, and ``dativo export`` writes them into a static DAG
 file, so all three produce the same serialized DAG.
 """

@@ -1,21 +1,10 @@
 """``DativoHook``: a job's secrets from Airflow connections, and their masking in Airflow's logs.
 
-Under Airflow a job's secrets come from two places: the ``secrets/<tenant>/`` files the
-engine reads everywhere, and Airflow connections (the metadata database, ``AIRFLOW_CONN_*``
-variables or any configured secrets backend). **Connections win** over files for the same
-name: under Airflow the connection store is where operators rotate credentials, and files are
-the image's fallback.
-
-Only the secrets a job references are looked up, each in the connection
-``dativo_<tenant>_<name>`` (lower case; e.g. ``AIRFLOW_CONN_DATIVO_ACME_STRIPE_API_KEY``) or
-in the ``conn_id`` the reference declares. The value is the connection's password or, when
-it has none, its extra (e.g. a JSON key file); a reference's ``field`` picks another part,
-such as ``uri`` for a whole database connection (host, port, login, password, schema and
-extras as one URI). A missing default connection is not an error (the files may define the
-secret); a missing declared one is.
-
-Connections of any type work; the ``dativo`` connection type (:class:`DativoHook`) gives the
-Airflow UI a form that asks for just the secret.
+Under Airflow a job's secrets come from its tenant's ``secrets/<tenant>/`` files and from
+Airflow connections, and connections win (that is where operators rotate credentials). Only
+the secrets a job references are looked up, each in ``dativo_<tenant>_<name>`` or the
+``conn_id`` its reference declares; docs/secrets.md has the rules. The ``dativo`` connection
+type gives the Airflow UI a form that asks for just the secret; connections of any type work.
 """
 
 from __future__ import annotations
