@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dativo.config.confinement import roots_of
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
@@ -24,7 +24,9 @@ from airflow_provider_dativo.config.runner import RunnerFile, Schedule
 from airflow_provider_dativo.config.validation import validate_model
 from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
 from airflow_provider_dativo.settings import resolve_app_root
-from airflow_provider_dativo.workflows.loader import LoadedWorkflow, load_workflow_file
+
+if TYPE_CHECKING:
+    from airflow_provider_dativo.workflows.loader import LoadedWorkflow
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,8 @@ _FILE_KINDS = {"config": "job file", "dag": "workflow file"}
 
 def _workflow_loader(plan: RunnerPlan, app_root: str | None) -> Callable[[Path], LoadedWorkflow]:
     """Load a workflow file and record the files it read (even when it is invalid) as inputs."""
+    # Imported here: a runner without ``dag:`` schedules need not import the workflow registry.
+    from airflow_provider_dativo.workflows.loader import load_workflow_file
 
     def load(workflow_path: Path) -> LoadedWorkflow:
         return load_workflow_file(workflow_path, app_root=app_root, record_inputs=plan.job_paths)
