@@ -1,6 +1,9 @@
 """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``).
 
-Kept free of imports so that provider discovery stays cheap and can never fail.
+Kept free of imports so that provider discovery stays cheap and can never fail. The Dativo
+view plugin is not listed here: it is registered through the ``airflow.plugins`` entry point,
+and Airflow (with ``lazy_discover_providers = False``) would load a plugin named in both
+places twice and report the second as a plugin import error.
 """
 
 from __future__ import annotations
@@ -8,6 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_dativo import __version__
+
+INTEGRATION = "Dativo"
+SECRET_CONNECTION_FORM: dict[str, Any] = {
+    "hidden_fields": ["host", "schema", "login", "port"],
+    "relabeling": {"password": "Secret value"},
+    "placeholders": {
+        "password": "the secret, e.g. an API key",
+        "extra": "a JSON document, used when the secret value is empty (e.g. a key file)",
+    },
+}
+"""The connection form of the ``dativo`` type: only the secret (``DativoHook`` shows the same)."""
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -19,6 +33,28 @@ def get_provider_info() -> dict[str, Any]:
             "Run dativo ingestion schedules (runner.yaml) as Airflow DAGs that load Apache Iceberg tables."
         ),
         "versions": [__version__],
+        "integrations": [{"integration-name": INTEGRATION, "tags": ["software"]}],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_dativo.operators.ingest",
+                    "airflow_provider_dativo.operators.workflow",
+                    "airflow_provider_dativo.operators.config_error",
+                ],
+            }
+        ],
+        "hooks": [
+            {"integration-name": INTEGRATION, "python-modules": ["airflow_provider_dativo.hooks.dativo"]}
+        ],
+        "connection-types": [
+            {
+                "connection-type": "dativo",
+                "hook-class-name": "airflow_provider_dativo.hooks.dativo.DativoHook",
+                "hook-name": "Dativo secret",
+                "ui-field-behaviour": {k.replace("_", "-"): v for k, v in SECRET_CONNECTION_FORM.items()},
+            }
+        ],
         "cli": ["airflow_provider_dativo.cli.airflow_commands.get_cli_commands"],
         "config": {
             "dativo": {

@@ -249,8 +249,8 @@ def write_plain_dags(folder: Path, runner_path: Path, n: int) -> None:
     """The per-schedule arguments the factory would use, written out as a literal (as ``dativo export``)."""
     from datetime import timedelta
 
-    from airflow_provider_dativo.config.loader import load_runner
-    from airflow_provider_dativo.dag_spec import ingest_dag_args
+    from airflow_provider_dativo.dag_factory.args import ingest_dag_args
+    from airflow_provider_dativo.plan.runner import load_runner
 
     plan = load_runner(runner_path, app_root=None)
     if plan.failures:

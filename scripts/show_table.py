@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from airflow_provider_dativo.config.loader import load_runner
 from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
+from airflow_provider_dativo.plan.runner import load_runner
 
 
 def main(runner_path: str, schedule_name: str) -> int:

@@ -13,4 +13,4 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "start" ]; then
   bash scripts/setup.sh
 fi
-exec .venv/bin/python -m tests.e2e.stack "$@"
+exec .venv/bin/python -m tests.support.stack "$@"

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "example_configs"
-RUNNER_AIRFLOW = EXAMPLES / "runner_airflow.yaml"
+from tests.support.examples import EXAMPLES, REPO, RUNNER_AIRFLOW
 
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="dativo-tests-"))
 os.environ.update(

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.stack import (
+from tests.support.stack import (
     API_SERVICE,
     CELERY_ONLY,
     COMMON,
@@ -249,7 +249,7 @@ def test_compose_interpolation_follows_compose_rules() -> None:
 
 
 def test_the_lakehouse_jobs_point_at_the_profile_services() -> None:
-    from airflow_provider_dativo.config.loader import load_runner
+    from airflow_provider_dativo.plan.runner import load_runner
 
     plan = load_runner(LAKEHOUSE_RUNNER)
     assert not plan.problems and not plan.failures

@@ -12,8 +12,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.models.serialized_dag import SerializedDagModel
 from airflow.serialization.serialized_objects import DagSerialization
 
-from tests.conftest import REPO
-from tests.test_dag_factory import INGEST_SCHEDULES, WORKFLOW_SCHEDULES
+from tests.support.examples import INGEST_SCHEDULES, REPO, WORKFLOW_SCHEDULES
 
 
 def fill_dagbag() -> DagBag:
@@ -68,7 +67,7 @@ def test_parsing_touches_no_heavy_module_network_or_database() -> None:
 def test_unknown_timezone_never_reaches_the_serializer(tmp_path, bad_tz: str) -> None:
     """Airflow would only fail at serialization; the factory turns it into a placeholder DAG."""
     from airflow_provider_dativo.dag_factory import build_dags
-    from tests.helpers import make_deployment
+    from tests.support.deployment import make_deployment
 
     runner = make_deployment(
         tmp_path,

@@ -11,8 +11,8 @@ from airflow.cli.cli_config import ActionCommand, Arg, GroupCommand
 def sync_pools_command(args: Any) -> None:
     """Create or resize one pool per tenant of the runner file."""
     from airflow_provider_dativo.config.errors import DativoConfigError
-    from airflow_provider_dativo.config.loader import load_runner
-    from airflow_provider_dativo.dag_factory import resolve_app_root, resolve_runner_path
+    from airflow_provider_dativo.plan.runner import load_runner
+    from airflow_provider_dativo.settings import resolve_app_root, resolve_runner_path
 
     try:
         plan = load_runner(resolve_runner_path(args.runner_config), app_root=resolve_app_root(args.app_root))
@@ -33,7 +33,11 @@ ARG_RUNNER = Arg(
     default=None,
     help="runner.yaml (default: DATIVO_RUNNER_CONFIG, else runner_config of the dativo config section)",
 )
-ARG_APP_ROOT = Arg(("--app-root",), default=None, help="folder that replaces /app/ in paths")
+ARG_APP_ROOT = Arg(
+    ("--app-root",),
+    default=None,
+    help="folder that replaces /app/ in paths (default: DATIVO_APP_ROOT, else [dativo] app_root)",
+)
 
 
 def get_cli_commands() -> list[GroupCommand]:

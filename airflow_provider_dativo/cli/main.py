@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from airflow_provider_dativo.cli.report import add_report_parser, cmd_report
 from airflow_provider_dativo.cli.workflow import add_workflow_parser, cmd_workflow
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
-from airflow_provider_dativo.config.paths import app_root_from_env
 from airflow_provider_dativo.outcomes import EXIT_FAILURE
 from airflow_provider_dativo.outcomes import EXIT_SUCCESS as EXIT_OK
+from airflow_provider_dativo.settings import resolve_app_root
 
 if TYPE_CHECKING:
     from airflow_provider_dativo.config.loader import ResolvedJob
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 def _add_app_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--app-root", default=None, help="folder that replaces /app/ in paths (default: DATIVO_APP_ROOT)"
+        "--app-root",
+        default=None,
+        help="folder that replaces /app/ in paths (default: DATIVO_APP_ROOT, else [dativo] app_root)",
     )
 
 
@@ -106,9 +108,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     job_name = args.job_name or Path(args.config).stem
     run_id = args.run_id or f"cli/{uuid.uuid4()}"
     try:
-        app_root = app_root_from_env(args.app_root)
+        app_root = resolve_app_root(args.app_root)
         grants = granted_roots(args.runner, app_root)
-        job = load_job(args.config, app_root=args.app_root, allowed_roots=grants)
+        job = load_job(args.config, app_root=app_root, allowed_roots=grants)
     except DativoConfigError as exc:
         # Still one JSON object per line: log shippers must see why the job never started.
         EventEmitter(job_name=job_name, tenant_id=None, run_id=run_id, stream=sys.stdout).emit(
@@ -130,8 +132,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProblem], int]:
     """Every problem of a runner file (or job file) and the files it references."""
     from airflow_provider_dativo.config.connectors import recipe_problems
-    from airflow_provider_dativo.config.loader import load_asset, load_job, load_runner
+    from airflow_provider_dativo.config.loader import load_asset, load_job
     from airflow_provider_dativo.config.yaml_source import read_yaml
+    from airflow_provider_dativo.plan.runner import load_runner
 
     data = read_yaml(path)
     if isinstance(data, dict) and "runner" not in data and "source_connector" in data:
@@ -190,7 +193,7 @@ def source_problems(job: ResolvedJob) -> list[ConfigProblem]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     path = Path(args.path)
-    problems, count = collect_problems(path, app_root_from_env(args.app_root))
+    problems, count = collect_problems(path, resolve_app_root(args.app_root))
     for problem in problems:
         print(problem)
     if problems:
@@ -202,9 +205,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_pools(args: argparse.Namespace) -> int:
     from airflow_provider_dativo.cli.pools import pools_export
-    from airflow_provider_dativo.config.loader import load_runner
+    from airflow_provider_dativo.plan.runner import load_runner
 
-    plan = load_runner(args.runner_config, app_root=app_root_from_env(args.app_root))
+    plan = load_runner(args.runner_config, app_root=resolve_app_root(args.app_root))
     print(json.dumps(pools_export(plan), indent=2, sort_keys=True))
     for problem in plan.problems:
         print(f"warning: {problem}", file=sys.stderr)
@@ -212,11 +215,10 @@ def cmd_pools(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from airflow_provider_dativo.config.loader import load_runner
-    from airflow_provider_dativo.dag_factory import resolve_app_root
-    from airflow_provider_dativo.export import export_dags
+    from airflow_provider_dativo.dag_factory.export import export_dags
+    from airflow_provider_dativo.plan.runner import load_runner
 
-    app_root = resolve_app_root(args.app_root)  # as the factory resolves it, so the DAGs match
+    app_root = resolve_app_root(args.app_root)
     plan = load_runner(args.runner_config, app_root=app_root)
     if plan.problems:
         for problem in plan.problems:

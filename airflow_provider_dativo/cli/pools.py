@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_dativo.config.loader import RunnerPlan
+from airflow_provider_dativo.plan.runner import RunnerPlan
 
 
 def pools_export(plan: RunnerPlan) -> dict[str, dict[str, Any]]:

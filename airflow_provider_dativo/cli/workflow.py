@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from airflow_provider_dativo.config.paths import app_root_from_env
+from airflow_provider_dativo import settings
 from airflow_provider_dativo.outcomes import EXIT_FAILURE
 
 if TYPE_CHECKING:  # the workflows package is imported by the commands that need it
@@ -32,7 +31,6 @@ if TYPE_CHECKING:  # the workflows package is imported by the commands that need
     from airflow_provider_dativo.workflows.selection import Selection
     from airflow_provider_dativo.workflows.state import WorkflowState
 
-RETRY_DELAY_ENV = "DATIVO_WORKFLOW_RETRY_DELAY"
 
 
 def _names(values: Sequence[str]) -> list[str]:
@@ -80,7 +78,7 @@ def add_workflow_parser(
         type=float,
         default=None,
         metavar="SECONDS",
-        help=f"base delay before a first retry, for every task (default: {RETRY_DELAY_ENV}, "
+        help=f"base delay before a first retry, for every task (default: {settings.WORKFLOW_RETRY_DELAY}, "
         "else each task's retry_delay_seconds)",
     )
     run.add_argument(
@@ -176,7 +174,7 @@ def format_summary(summary: RunSummary) -> str:
 def _retry_delay(value: float | None) -> float | None:
     if value is not None:
         return value
-    raw = os.environ.get(RETRY_DELAY_ENV)
+    raw = settings.workflow_retry_delay()
     return float(raw) if raw else None
 
 
@@ -184,7 +182,7 @@ def cmd_workflow(args: argparse.Namespace) -> int:
     from airflow_provider_dativo.workflows.loader import load_workflow_file
     from airflow_provider_dativo.workflows.selection import select_tasks
 
-    workflow = load_workflow_file(args.dag, app_root=app_root_from_env(args.app_root))
+    workflow = load_workflow_file(args.dag, app_root=args.app_root)
     try:
         selection = select_tasks(
             workflow,

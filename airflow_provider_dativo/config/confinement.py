@@ -1,28 +1,12 @@
 """Tenant confinement: every file a job reads lies under that tenant's allowed roots.
 
-A tenant writes its own job files, so a job file is hostile input: ``source.path:
-../../secrets/globex/*.env`` or ``/etc/passwd`` must not load another tenant's secrets or the
-host's files into a table. The roots a job of tenant ``t`` may read from are
-
-- the **app root**: ``DATIVO_APP_ROOT`` (or ``app_root=``) when the job file lies under it, else
-  the folder that holds ``jobs/`` (the dativo image's ``/app``), else the job file's folder;
-  **minus** every folder named ``secrets`` in it, and **minus** the folders of other tenants:
-  ``jobs/<other>/``, ``secrets/<other>/`` and ``data/<other>/`` (the first ``jobs``, ``secrets``
-  or ``data`` folder on the way down decides whose files lie below it; a tenant is a name with a
-  ``jobs/<name>/`` or secrets folder, so ``data/shared/`` is everybody's);
-- plus the folders the deployment's operator grants the tenant in ``runner.yaml``
-  (``runner.tenants.<t>.allowed_roots``, e.g. a shared landing folder), minus ``secrets`` folders.
-
-The secrets folder (``DATIVO_SECRETS_DIR``, else ``secrets/`` beside ``jobs/``) is never
-readable as data, wherever it is: secrets reach a job only through ``${secret:...}`` references.
-
-Paths are checked twice. :meth:`Confinement.lexical_problem` looks at the path as written
-(normalised, nothing on disk touched) when a job file is loaded, so ``dativo validate`` and the
-DAG factory report ``../../secrets/...`` without reading a directory. :meth:`Confinement.confine`
-resolves symlinks (``os.path.realpath``) and runs for every file right before a run opens it, and
-for every match of a glob after expansion, so a symlink or a glob cannot lead out either. A
-violation is a :class:`~airflow_provider_dativo.config.errors.DativoConfigError` naming the job
-file, the line and the field.
+A job file is hostile input: ``source.path: ../../secrets/globex/*.env`` must not load another
+tenant's secrets or the host's files. A tenant reads its app root minus every ``secrets``
+folder and other tenants' ``jobs/``, ``secrets/`` and ``data/`` folders, plus the folders
+``runner.tenants.<t>.allowed_roots`` grants it (docs/security.md has the rules). Paths are
+checked as written when a job file loads (:meth:`Confinement.lexical_problem`, nothing on disk
+touched) and again, symlinks resolved, right before a run opens each file
+(:meth:`Confinement.confine`).
 
 Hand-written: no library confines paths per tenant; the checks are a few ``os.path`` calls.
 """
@@ -37,8 +21,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
-from airflow_provider_dativo.config.paths import SECRETS_DIR_ENV, jobs_root, resolve_path
+from airflow_provider_dativo.config.paths import jobs_root, resolve_path
 from airflow_provider_dativo.config.yaml_source import line_of
+from airflow_provider_dativo.settings import secrets_dir
 
 SECRETS_FOLDER = "secrets"
 TENANT_FOLDERS = ("jobs", SECRETS_FOLDER, "data")
@@ -190,7 +175,7 @@ def app_root_of(job_path: Path, app_root: str | None) -> Path:
 def secrets_dir_of(job_path: Path) -> Path:
     """Where the deployment's secrets live: ``DATIVO_SECRETS_DIR``, else ``secrets/`` beside
     ``jobs/`` (the job file's folder when it is not under ``jobs/``)."""
-    explicit = os.environ.get(SECRETS_DIR_ENV)
+    explicit = secrets_dir()
     if explicit:
         return Path(explicit).expanduser().absolute()
     return (jobs_root(job_path) or job_path.parent) / SECRETS_FOLDER
@@ -200,7 +185,7 @@ def job_confinement(
     job_path: Path, tenant: str, app_root: str | None, granted: Sequence[str | os.PathLike[str]] = ()
 ) -> Confinement:
     """The confinement of a job of ``tenant`` in ``job_path``, with the roots granted to it."""
-    app, secrets = _roots(job_path.parent, app_root, os.environ.get(SECRETS_DIR_ENV))
+    app, secrets = _roots(job_path.parent, app_root, secrets_dir())
     return Confinement(
         tenant=tenant,
         job_path=job_path,

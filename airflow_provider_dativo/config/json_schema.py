@@ -20,7 +20,7 @@ from airflow_provider_dativo.config.job import (
     StripeSourceSettings,
 )
 from airflow_provider_dativo.config.runner import RunnerFile, Schedule
-from airflow_provider_dativo.workflows.spec import WorkflowFile
+from airflow_provider_dativo.config.workflow import WorkflowFile
 
 _BASE = "https://airflow-provider-dativo.invalid/schema/"
 

@@ -1,19 +1,19 @@
-"""Load runner, job and asset files into resolved, validated objects.
+"""Load a job file and its asset into a resolved, validated :class:`ResolvedJob`.
 
-A runner file is loaded schedule by schedule: a broken schedule becomes a
-:class:`ScheduleFailure` and never prevents the healthy ones from loading.
+Every check that needs only the job file is here: tenant (given or inferred from
+``jobs/<tenant>/``), namespace isolation, connector settings, and the paths the job names
+against the folders its tenant may read. Runner files, which name job and workflow files,
+are loaded a layer above, by :mod:`airflow_provider_dativo.plan.runner`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dativo.config.asset import Asset
-from airflow_provider_dativo.config.confinement import Confinement, TenantRoots, job_confinement, roots_of
+from airflow_provider_dativo.config.confinement import Confinement, TenantRoots, job_confinement
 from airflow_provider_dativo.config.connectors import REGISTRY
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
 from airflow_provider_dativo.config.job import (
@@ -24,19 +24,15 @@ from airflow_provider_dativo.config.job import (
     JobConfig,
 )
 from airflow_provider_dativo.config.paths import (
-    app_root_from_env,
     infer_tenant,
     jobs_root,
     resolve_path,
     static_part,
 )
 from airflow_provider_dativo.config.retry import RetryConfig
-from airflow_provider_dativo.config.runner import RunnerFile, Schedule
 from airflow_provider_dativo.config.validation import validate_model
 from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
-
-if TYPE_CHECKING:
-    from airflow_provider_dativo.workflows.loader import LoadedWorkflow
+from airflow_provider_dativo.settings import resolve_app_root
 
 POOL_PREFIX = "dativo_tenant_"
 
@@ -71,69 +67,6 @@ class ResolvedJob:
         return f"iceberg://{target.catalog_name}/{self.namespace}/{target.table}"
 
 
-@dataclass(frozen=True)
-class ScheduleSpec:
-    """A healthy schedule, ready to become a DAG."""
-
-    index: int
-    schedule: Schedule
-    job: ResolvedJob
-    concurrency_per_tenant: int
-    grants_from: Path | None = None
-    """The runner file when it grants the job's tenant extra roots (the operator re-reads them)."""
-
-    @property
-    def pool(self) -> str:
-        return pool_name(self.job.tenant_id)
-
-
-@dataclass(frozen=True)
-class WorkflowScheduleSpec:
-    """A healthy schedule with ``dag:``: a DAG-of-workflows file, ready to become a DAG."""
-
-    index: int
-    schedule: Schedule
-    workflow: LoadedWorkflow
-    concurrency_per_tenant: int
-
-    @property
-    def pool(self) -> str:
-        return pool_name(self.workflow.tenant_id)
-
-
-@dataclass(frozen=True)
-class ScheduleFailure:
-    """A schedule that cannot be built, with every problem found in it."""
-
-    index: int
-    name: str | None
-    problems: list[ConfigProblem]
-
-
-@dataclass
-class RunnerPlan:
-    """Everything a runner.yaml describes, split into healthy and broken schedules."""
-
-    path: Path
-    runner: RunnerFile
-    specs: list[ScheduleSpec] = field(default_factory=list)
-    failures: list[ScheduleFailure] = field(default_factory=list)
-    workflows: list[WorkflowScheduleSpec] = field(default_factory=list)
-    job_paths: list[Path] = field(default_factory=list)
-    """Every file the schedules name, found or not (job files; workflow files and the module and
-    job files they read): what a cached parse depends on."""
-
-    @property
-    def problems(self) -> list[ConfigProblem]:
-        return [p for failure in self.failures for p in failure.problems]
-
-    def pools(self) -> dict[str, int]:
-        """Pool name -> slots, for every tenant with a healthy schedule (job or workflow)."""
-        slots = self.runner.runner.orchestrator.concurrency_per_tenant
-        pools = {spec.pool for spec in self.specs} | {spec.pool for spec in self.workflows}
-        return {pool: slots for pool in sorted(pools)}
-
-
 def load_asset(job: ResolvedJob) -> Asset:
     """Read and validate the asset a job refers to (after checking, symlinks resolved, that the
     job's tenant may read it)."""
@@ -156,7 +89,7 @@ def load_job(
     (``runner.tenants.<t>.allowed_roots``); the paths the job names are checked, as written,
     against its tenant's roots (symlinks and glob matches are checked when they are read).
     """
-    app_root = app_root_from_env(app_root)
+    app_root = resolve_app_root(app_root)
     path = Path(os.path.abspath(path))  # tenant inference and asset lookup read the folders
     data = read_yaml(path)
     config = validate_model(JobConfig, data, path)
@@ -289,161 +222,3 @@ def _asset_path(ref: str, job_path: Path, app_root: str | None) -> Path:
         root = jobs_root(job_path) or job_path.parent
         return root / "assets" / f"{ref}.yaml"
     return resolve_path(ref, job_path.parent, app_root)
-
-
-def _schedule_problem(path: Path, index: int, schedule: Schedule, key: str, message: str) -> ScheduleFailure:
-    """A failure of one valid-looking schedule, located at one of its keys."""
-    loc = ("runner", "orchestrator", "schedules", index, key)
-    problem = ConfigProblem(
-        str(path),
-        line_of(path, loc),
-        f"runner.orchestrator.schedules[{index}].{key}",
-        f"schedule {schedule.name!r}: {message}",
-    )
-    return ScheduleFailure(index, schedule.name, [problem])
-
-
-def _app_root_hint(raw: str, app_root: str | None) -> str:
-    if raw.startswith("/app/") and not app_root:
-        return " (set DATIVO_APP_ROOT to the folder that stands for /app/)"
-    return ""
-
-
-def load_runner(path: str | Path, *, app_root: str | None = None) -> RunnerPlan:
-    """Load a runner.yaml and every job it schedules.
-
-    Raises :class:`DativoConfigError` only when the runner file itself is unusable; problems
-    of single schedules are collected in :attr:`RunnerPlan.failures`.
-    """
-    path = Path(path)
-    runner = validate_model(RunnerFile, read_yaml(path), path)
-    return load_schedules(path, runner, enumerate(runner.runner.orchestrator.schedules), app_root=app_root)
-
-
-def load_schedules(
-    path: Path,
-    runner: RunnerFile,
-    schedules: Iterable[tuple[int, Any]],
-    *,
-    app_root: str | None = None,
-) -> RunnerPlan:
-    """Load the given ``(index, raw schedule)`` pairs of a validated runner file: all of them
-    (:func:`load_runner`) or the few a worker's one-DAG parse needs
-    (:mod:`airflow_provider_dativo.config.one_schedule`). Indexes are those of the runner file,
-    so problems name the right ``schedules[i]`` and line."""
-    app_root = app_root_from_env(app_root)
-    orchestrator = runner.runner.orchestrator
-    plan = RunnerPlan(path=path, runner=runner)
-    grants = roots_of(runner.runner.tenants, Path(os.path.abspath(path)), app_root)
-    seen_names: dict[str, int] = {}
-    job_cache: dict[Path, ResolvedJob | DativoConfigError] = {}
-    workflow_cache: dict[Path, LoadedWorkflow | DativoConfigError] = {}
-
-    for index, raw in schedules:
-        prefix = ("runner", "orchestrator", "schedules", index)
-        raw_name = raw.get("name") if isinstance(raw, dict) else None
-        name = raw_name if isinstance(raw_name, str) else None
-        try:
-            schedule = validate_model(Schedule, raw, path, prefix, context=f"schedule {name or index!r}: ")
-        except DativoConfigError as exc:
-            plan.failures.append(ScheduleFailure(index, name, exc.problems))
-            continue
-
-        if schedule.name in seen_names:
-            plan.failures.append(
-                _schedule_problem(
-                    path,
-                    index,
-                    schedule,
-                    "name",
-                    f"duplicate name; schedules[{seen_names[schedule.name]}] already uses it "
-                    "(names become dag_ids and must be unique)",
-                )
-            )
-            continue
-        seen_names[schedule.name] = index
-
-        if schedule.dag is not None:
-            workflow = _cached_load(
-                plan, workflow_cache, schedule.dag, app_root, _workflow_loader(plan, app_root)
-            )
-            if isinstance(workflow, DativoConfigError):
-                plan.failures.append(_file_failure(path, index, schedule, "dag", workflow, app_root))
-                continue
-            plan.workflows.append(
-                WorkflowScheduleSpec(index, schedule, workflow, orchestrator.concurrency_per_tenant)
-            )
-            continue
-
-        def load(job_path: Path) -> ResolvedJob:
-            return load_job(
-                job_path, app_root=app_root, default_retry=orchestrator.retry_config, allowed_roots=grants
-            )
-
-        job = _cached_load(plan, job_cache, schedule.config or "", app_root, load)
-        if isinstance(job, DativoConfigError):
-            plan.failures.append(_file_failure(path, index, schedule, "config", job, app_root))
-            continue
-        if schedule.freshness_minutes and not schedule.freshness_notifier and orchestrator.freshness_notifier:
-            schedule = schedule.model_copy(update={"freshness_notifier": orchestrator.freshness_notifier})
-        grants_from = plan.path if grants.get(job.tenant_id) else None
-        plan.specs.append(
-            ScheduleSpec(index, schedule, job, orchestrator.concurrency_per_tenant, grants_from)
-        )
-    return plan
-
-
-_FILE_KINDS = {"config": "job file", "dag": "workflow file"}
-
-
-def _workflow_loader(plan: RunnerPlan, app_root: str | None) -> Callable[[Path], LoadedWorkflow]:
-    """Load a workflow file and record the files it read (even when it is invalid) as inputs."""
-    # Imported here: the workflows package imports this module.
-    from airflow_provider_dativo.workflows.loader import load_workflow_file
-
-    def load(workflow_path: Path) -> LoadedWorkflow:
-        return load_workflow_file(workflow_path, app_root=app_root, record_inputs=plan.job_paths)
-
-    return load
-
-
-def _cached_load(
-    plan: RunnerPlan,
-    cache: dict[Path, Any],
-    raw: str,
-    app_root: str | None,
-    load: Callable[[Path], Any],
-) -> Any:
-    """Load the file a schedule names once, however many schedules name it; a
-    :class:`DativoConfigError` is returned (and cached), not raised."""
-    file_path = resolve_path(raw, plan.path.parent, app_root)
-    if file_path not in cache:
-        plan.job_paths.append(file_path)
-        try:
-            cache[file_path] = load(file_path)
-        except DativoConfigError as exc:
-            cache[file_path] = exc
-        except Exception as exc:  # a bug or an input nobody foresaw: still only this file's error
-            cache[file_path] = DativoConfigError.single(
-                file_path, "", f"cannot be loaded: {type(exc).__name__}: {exc}"
-            )
-    return cache[file_path]
-
-
-def _file_failure(
-    path: Path, index: int, schedule: Schedule, key: str, error: DativoConfigError, app_root: str | None
-) -> ScheduleFailure:
-    """A schedule whose job or workflow file is missing or invalid, with that file's problems."""
-    raw = getattr(schedule, key) or ""
-    file_path = resolve_path(raw, path.parent, app_root)
-    kind = _FILE_KINDS[key]
-    if not file_path.exists():
-        return _schedule_problem(
-            path, index, schedule, key, f"{kind} {file_path} does not exist" + _app_root_hint(raw, app_root)
-        )
-    first = f": {error.problems[0].message}" if key == "dag" and error.problems else ""
-    failure = _schedule_problem(
-        path, index, schedule, key, f"{kind} {file_path} is invalid (see below){first}"
-    )
-    failure.problems.extend(error.problems)
-    return failure

@@ -7,15 +7,6 @@ import os
 from pathlib import Path
 
 APP_PREFIX = "/app/"
-SECRETS_DIR_ENV = "DATIVO_SECRETS_DIR"
-"""Names the folder holding the ``<tenant>/`` secrets folders (default: ``secrets/`` beside ``jobs/``)."""
-
-
-def app_root_from_env(app_root: str | os.PathLike[str] | None = None) -> str | None:
-    """The explicit argument wins, then ``DATIVO_APP_ROOT``; empty means "no re-rooting"."""
-    value = os.fspath(app_root) if app_root is not None else os.environ.get("DATIVO_APP_ROOT", "")
-    return value or None
-
 
 LOCAL_APP_ROOT_LEVELS = 3
 """How many folders above a file are tried as the local stand-in for ``/app/``."""

@@ -8,18 +8,14 @@ every schedule are in one place that ``tail -f``, a log shipper or a script can 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-EVENTS_PATH_ENV = "DATIVO_FRESHNESS_EVENTS_PATH"
+from airflow_provider_dativo.settings import freshness_events_path
 
 
 def events_file() -> Path:
-    explicit = os.environ.get(EVENTS_PATH_ENV)
-    if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("DATIVO_HOME") or ".dativo") / "freshness_events.jsonl"
+    return freshness_events_path()
 
 
 def append_jsonl(event: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ Parsing a DAG file that uses this operator must stay cheap and side-effect free,
 engine (pyarrow, pyiceberg) is imported only in :meth:`DativoIngestOperator.execute`.
 
 Secrets are read at run time only (files of ``secrets/<tenant>/`` and Airflow connections, see
-:mod:`airflow_provider_dativo.operators.secrets`), never at parse time: no value can end up
+:mod:`airflow_provider_dativo.hooks.dativo`), never at parse time: no value can end up
 in a serialized DAG or a rendered template field. With ``logging.redaction: true`` every
 value is masked in the job's events, in Airflow's task log, and in whatever leaves the task:
 the exception text and the metrics pushed to XCom.
@@ -41,7 +41,8 @@ class DativoIngestOperator(BaseOperator):
     this version cannot run, fails at once without retries, since retrying cannot fix it.
 
     :param config_path: job YAML (templated).
-    :param app_root: folder that replaces ``/app/`` in paths (default: ``DATIVO_APP_ROOT``).
+    :param app_root: folder that replaces ``/app/`` in paths (default: ``DATIVO_APP_ROOT``, else
+        ``[dativo] app_root``).
     :param job_name: name in events and metrics (default: the dag_id, i.e. the schedule name).
     :param dativo_home: home of the embedded catalog (default: ``DATIVO_HOME`` or ``./.dativo``).
     :param runner_config: the runner file whose ``runner.tenants.<t>.allowed_roots`` grant the
@@ -75,10 +76,12 @@ class DativoIngestOperator(BaseOperator):
         from airflow_provider_dativo.config.confinement import granted_roots
         from airflow_provider_dativo.config.loader import load_job
         from airflow_provider_dativo.engine.events import EventEmitter
+        from airflow_provider_dativo.settings import resolve_app_root
 
         try:
-            grants = granted_roots(self.runner_config, self.app_root)
-            job = load_job(self.config_path, app_root=self.app_root, allowed_roots=grants)
+            app_root = resolve_app_root(self.app_root)
+            grants = granted_roots(self.runner_config, app_root)
+            job = load_job(self.config_path, app_root=app_root, allowed_roots=grants)
         except DativoConfigError as exc:
             raise AirflowFailException(f"invalid dativo job configuration:\n{exc}") from None
 
@@ -106,7 +109,7 @@ class DativoIngestOperator(BaseOperator):
     def _run(self, job: ResolvedJob, job_name: str, run_id: str, emitter: EventEmitter) -> JobResult:
         """Run the job with secrets from the tenant's files and Airflow connections."""
         from airflow_provider_dativo.engine.run import run_job
-        from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
+        from airflow_provider_dativo.hooks.dativo import airflow_secrets_loader
 
         return run_job(
             job,

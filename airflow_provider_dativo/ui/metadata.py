@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 DATIVO_TAG = "dativo"
 TENANT_TAG_PREFIX = "tenant:"
 INGEST_TASK_ID = "ingest"
-"""The ingest DAG's only task (``dag_spec.INGEST_TASK_ID``); its XCom holds the job's metrics."""
+"""The ingest DAG's only task (``dag_factory.args.INGEST_TASK_ID``); its XCom holds the job's metrics."""
 FRESHNESS_ALERT = "dativo_freshness"
 """The name of the deadline alert a ``freshness_minutes`` schedule gets (``freshness.deadline``)."""
 ID_CHUNK = 5000

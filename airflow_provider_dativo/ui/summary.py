@@ -1,19 +1,9 @@
 """``GET /dativo/api/summary``: the numbers of the Dativo view, from Airflow's metadata.
 
-What each number means (docs/observability.md says the same for users):
-
-- the window is the DAG runs whose ``run_after`` (when they were due) is within the last
-  ``hours``; only DAGs tagged ``dativo`` that the user may read count;
-- ``tasks_ok`` / ``tasks_failed``: their task instances in state success / failed;
-  ``error_rate`` = failed / (ok + failed); ``avg_duration_seconds``: mean duration of those;
-- ``rows_loaded`` / ``rows_rejected``: ``records_valid`` / ``records_invalid`` of the metrics
-  each ingest task returned (its XCom);
-- per tenant (the DAG's ``tenant:<id>`` tag): runs, tasks, error rate, average latency (mean
-  task duration), rows loaded and rejected;
-- per table (the ingest task's ``iceberg://`` outlet asset): ``last_snapshot_at`` (the last
-  asset event, i.e. the last committed load, whenever it was), ``rows_added`` in the window,
-  the schedule's ``freshness_minutes`` and ``late`` (the latest run of a schedule writing it
-  missed its freshness deadline, or is past it unfinished).
+Counts the DAG runs due within the last ``hours`` of the DAGs tagged ``dativo`` that the user
+may read: task outcomes, error rate and durations, rows from each ingest task's metrics (its
+XCom), per tenant (the ``tenant:<id>`` tag) and per Iceberg table (the ingest task's outlet
+asset) with its freshness. docs/observability.md defines every number.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ A workflow file names a DAG, its tenant, and tasks that each call a workflow fun
 this process; a ``runner.yaml`` schedule with ``dag:`` schedules it. See ``docs/workflows.md``.
 
 The names below are imported on first use: the DAG factory imports parts of this package at
-every parse, and the CLI runner must work without importing Airflow.
+every parse, and the CLI runner must work without importing Airflow. ``build_workflow_dag``
+lives with the other DAG builders (:mod:`airflow_provider_dativo.dag_factory.workflow_dag`);
+it is offered here because a user looks for it next to ``register_workflow``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from airflow_provider_dativo.dag_factory.workflow_dag import build_workflow_dag
     from airflow_provider_dativo.workflows.context import WorkflowContext
-    from airflow_provider_dativo.workflows.dag import build_workflow_dag
     from airflow_provider_dativo.workflows.errors import (
         CycleDetectedError,
         FatalWorkflowError,
@@ -26,15 +28,15 @@ if TYPE_CHECKING:
     from airflow_provider_dativo.workflows.registry import ENTRY_POINT_GROUP, register_workflow
 
 _EXPORTS = {
-    "ENTRY_POINT_GROUP": "registry",
-    "CycleDetectedError": "errors",
-    "FatalWorkflowError": "errors",
-    "LoadedWorkflow": "loader",
-    "UnknownWorkflowError": "errors",
-    "WorkflowContext": "context",
-    "build_workflow_dag": "dag",
-    "load_workflow_file": "loader",
-    "register_workflow": "registry",
+    "ENTRY_POINT_GROUP": f"{__name__}.registry",
+    "CycleDetectedError": f"{__name__}.errors",
+    "FatalWorkflowError": f"{__name__}.errors",
+    "LoadedWorkflow": f"{__name__}.loader",
+    "UnknownWorkflowError": f"{__name__}.errors",
+    "WorkflowContext": f"{__name__}.context",
+    "build_workflow_dag": "airflow_provider_dativo.dag_factory.workflow_dag",
+    "load_workflow_file": f"{__name__}.loader",
+    "register_workflow": f"{__name__}.registry",
 }
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -53,4 +55,4 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return getattr(importlib.import_module(module), name)

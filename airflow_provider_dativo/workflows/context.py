@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from airflow_provider_dativo.config.paths import resolve_path
 
@@ -29,6 +30,10 @@ class WorkflowContext:
     orchestrator: Literal["airflow", "cli"] = "cli"
     event_stream: TextIO | None = None
     """Where ``dativo_ingest`` writes job events (the CLI's stderr); ``None`` logs them."""
+    secrets_loader: Callable[..., Any] | None = None
+    """How ``dativo_ingest`` loads a job's secrets: ``None`` reads the tenant's files; the Airflow
+    operator passes the loader that adds Airflow connections
+    (:func:`airflow_provider_dativo.hooks.dativo.airflow_secrets_loader`)."""
 
     @property
     def job_run_id(self) -> str:

@@ -13,16 +13,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_dativo import settings
 from airflow_provider_dativo.engine.events import utc_timestamp
-
-EVENTS_ENV = "ORCH_EVENTS_PATH"
-DEFAULT_EVENTS_PATH = "logs/orchestrator_events.jsonl"
 
 
 def events_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The argument, then ``ORCH_EVENTS_PATH``, then ``logs/orchestrator_events.jsonl`` (relative
     to the current directory, as in the seeds)."""
-    return Path(explicit or os.environ.get(EVENTS_ENV) or DEFAULT_EVENTS_PATH)
+    return settings.events_path(explicit)
 
 
 class EventLog:

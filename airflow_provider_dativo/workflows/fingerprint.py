@@ -1,19 +1,10 @@
 """A task's definition as a fingerprint: ``dativo workflow run --changed`` reruns a task whose
 fingerprint differs from the one recorded at its last success.
 
-A task's definition is
-
-- its entry in the workflow file: ``workflow_ref``, ``params``, ``depends_on`` and its retry
-  settings (``tags`` only select tasks, so they are left out);
-- the content of the files its params name as configuration: a job file and its asset, for
-  ``dativo_ingest`` and ``iceberg_maintenance`` (recorded when the file is loaded);
-- the source of the workflow function, where Python can tell it (``inspect.getsource``). A
-  function without readable source (a C function, a module shipped without ``.py`` files)
-  counts as unchanged; so do helpers it calls, which are not part of its source.
-
-Each part is hashed on its own and the hashes are stored in the state file, so a rerun can say
-which part changed. Hashes are sha256, cut to 16 hex digits: they detect edits, they are no
-security boundary.
+The definition is the task's entry in the workflow file (``tags`` left out: they only select),
+the content of the job and asset files its params name, and the workflow function's source
+where Python can tell it (``inspect.getsource``). Each part is hashed on its own (sha256, cut
+to 16 hex digits: edit detection, no security boundary), so a rerun can say what changed.
 """
 
 from __future__ import annotations

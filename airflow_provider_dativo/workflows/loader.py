@@ -18,14 +18,15 @@ from pydantic import ValidationError
 
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError, format_loc
 from airflow_provider_dativo.config.loader import pool_name
-from airflow_provider_dativo.config.paths import app_root_from_env, resolve_path
+from airflow_provider_dativo.config.paths import resolve_path
 from airflow_provider_dativo.config.validation import problems_from, validate_model
+from airflow_provider_dativo.config.workflow import WorkflowFile, WorkflowTask
 from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
+from airflow_provider_dativo.settings import resolve_app_root
 from airflow_provider_dativo.workflows import registry
 from airflow_provider_dativo.workflows.context import ParamsCheck
 from airflow_provider_dativo.workflows.errors import CycleDetectedError, UnknownWorkflowError
 from airflow_provider_dativo.workflows.graph import ancestors, find_cycle, topological_order
-from airflow_provider_dativo.workflows.spec import WorkflowFile, WorkflowTask
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def load_workflow_file(
     ``record_inputs`` receives every file read, also when the file is invalid: a parse cache
     must notice when a fixed module or job file repairs a broken workflow.
     """
-    app_root = app_root_from_env(app_root)
+    app_root = resolve_app_root(app_root)
     path = Path(os.path.abspath(path))
     inputs = [path]
     try:

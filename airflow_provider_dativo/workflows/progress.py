@@ -16,8 +16,9 @@ The lines go to the stream given (the CLI's stderr), and that stream decides the
 
 from __future__ import annotations
 
-import os
 from typing import TextIO
+
+from airflow_provider_dativo.settings import colour_allowed, dumb_terminal
 
 _STYLES = {  # kind: (symbol, plain word, ANSI colour)
     "run": ("▶", "RUN", "36"),
@@ -31,7 +32,7 @@ _STYLES = {  # kind: (symbol, plain word, ANSI colour)
 
 def is_terminal(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+    return bool(isatty and isatty()) and not dumb_terminal()
 
 
 class Progress:
@@ -45,7 +46,7 @@ class Progress:
         self.stream = stream
         self.total = total
         self.styled = is_terminal(stream) if styled is None and stream is not None else bool(styled)
-        self.colour = self.styled and not os.environ.get("NO_COLOR")
+        self.colour = self.styled and colour_allowed()
 
     def started(self, number: int, task_id: str, attempt: int, tries: int, why: str = "") -> None:
         """``why``: what makes the task run in a ``--changed``/``--resume`` run (first try only)."""

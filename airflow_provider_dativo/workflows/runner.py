@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from airflow_provider_dativo.config.workflow import WorkflowTask
 from airflow_provider_dativo.engine.events import utc_timestamp
 from airflow_provider_dativo.workflows.context import WorkflowContext
 from airflow_provider_dativo.workflows.errors import FatalWorkflowError
@@ -33,7 +34,6 @@ from airflow_provider_dativo.workflows.progress import Progress
 from airflow_provider_dativo.workflows.results import EXIT_FAILURE, EXIT_OK, RunSummary, TaskResult, rows_of
 from airflow_provider_dativo.workflows.run_modes import RunPlan
 from airflow_provider_dativo.workflows.selection import Selection
-from airflow_provider_dativo.workflows.spec import WorkflowTask
 from airflow_provider_dativo.workflows.state_recorder import StateRecorder
 
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "RunSummary", "TaskResult", "WorkflowRunner"]

@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from airflow_provider_dativo.settings import dativo_home, workflow_state
 from airflow_provider_dativo.workflows.loader import LoadedWorkflow
 
-STATE_ENV = "DATIVO_WORKFLOW_STATE"
 STATE_FORMAT = "dativo-workflow-state"
 STATE_VERSION = 1
 RecordStatus = Literal["success", "failed", "skipped", "cached", "running"]
@@ -109,13 +109,12 @@ def state_path(workflow: LoadedWorkflow, explicit: str | os.PathLike[str] | None
     ``$DATIVO_HOME/workflow-state/<tenant>/<name>.json`` (``DATIVO_HOME`` defaulting to
     ``.dativo``). A folder (existing, or written with a trailing ``/``) holds one file per
     workflow, ``<folder>/<tenant>/<name>.json``."""
-    raw = os.fspath(explicit) if explicit else os.environ.get(STATE_ENV)
+    raw = workflow_state(explicit)
     per_workflow = Path(workflow.tenant_id) / f"{workflow.name}.json"
     if raw:
         path = Path(raw).expanduser()
         return path / per_workflow if raw.endswith(("/", os.sep)) or path.is_dir() else path
-    home = Path(os.environ.get("DATIVO_HOME") or ".dativo").expanduser()
-    return home / "workflow-state" / per_workflow
+    return dativo_home() / "workflow-state" / per_workflow
 
 
 def read_state(path: Path, workflow: LoadedWorkflow) -> WorkflowState | None:

@@ -16,9 +16,9 @@ from airflow_provider_dativo.analytics import (
     summarize_tasks,
 )
 from airflow_provider_dativo.cli.main import main
-from tests.cli.test_main import dativo
-from tests.conftest import EXAMPLES
-from tests.workflows.helpers import task, write_workflow
+from tests.support.cli import dativo
+from tests.support.examples import EXAMPLES
+from tests.support.workflow_files import task, write_workflow
 
 ORDERS_JOB = EXAMPLES / "jobs" / "acme" / "orders_csv_to_iceberg.yaml"
 EVENTS_JOB = EXAMPLES / "jobs" / "globex" / "events_jsonl_to_iceberg.yaml"

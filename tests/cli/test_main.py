@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from airflow_provider_dativo.cli.main import main
-from tests.conftest import EXAMPLES, RUNNER_AIRFLOW
-
-
-def dativo(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the installed console script, as a user would."""
-    exe = shutil.which("dativo") or str(Path(sys.executable).parent / "dativo")
-    return subprocess.run([exe, *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+from tests.support.cli import dativo
+from tests.support.examples import EXAMPLES, RUNNER_AIRFLOW
 
 
 def test_validate_example_runner_exits_0() -> None:
@@ -70,7 +62,7 @@ def test_pools_prints_airflow_pools_import_json(capsys) -> None:
 def test_every_pool_the_dags_use_is_in_the_pools_export(capsys) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
-    from tests.conftest import REPO
+    from tests.support.examples import REPO
 
     main(["pools", str(RUNNER_AIRFLOW), "--app-root", str(EXAMPLES)])
     exported = set(json.loads(capsys.readouterr().out))
@@ -81,7 +73,7 @@ def test_every_pool_the_dags_use_is_in_the_pools_export(capsys) -> None:
 
 
 def test_concurrency_per_tenant_sizes_the_pools(tmp_path: Path, capsys) -> None:
-    from tests.helpers import make_deployment
+    from tests.support.deployment import make_deployment
 
     runner = make_deployment(
         tmp_path, schedules="- {name: a, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n"
@@ -93,6 +85,39 @@ def test_concurrency_per_tenant_sizes_the_pools(tmp_path: Path, capsys) -> None:
     )
     main(["pools", str(runner)])
     assert json.loads(capsys.readouterr().out)["dativo_tenant_acme"]["slots"] == 3
+
+
+def test_validate_pools_and_export_resolve_the_app_root_from_the_airflow_option(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """``[dativo] app_root`` alone (no variable, no flag) re-roots /app/ for every command, as
+    for the factory: validate checks the files the exported DAGs will read."""
+    from tests.support.deployment import make_deployment
+
+    app = tmp_path / "app"
+    made = make_deployment(
+        app, schedules="- {name: a, config: /app/jobs/acme/orders.yaml, cron: '0 * * * *'}\n"
+    )
+    runner = (
+        tmp_path / "ops" / "deploy" / "runner.yaml"
+    )  # no folder above it holds jobs/: only the root finds it
+    runner.parent.mkdir(parents=True)
+    made.rename(runner)
+    monkeypatch.delenv("DATIVO_APP_ROOT", raising=False)
+    monkeypatch.setenv("AIRFLOW__DATIVO__APP_ROOT", str(app))
+
+    assert main(["validate", str(runner)]) == 0, capsys.readouterr()
+    assert main(["pools", str(runner)]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"dativo_tenant_acme"}
+    assert main(["export", str(runner), "--out", str(tmp_path / "dags")]) == 0
+    exported = (tmp_path / "dags" / "a.py").read_text()
+    assert f"config_path={str(app / 'jobs' / 'acme' / 'orders.yaml')!r}" in exported
+    assert f"app_root={str(app)!r}" in exported
+
+    monkeypatch.delenv("AIRFLOW__DATIVO__APP_ROOT")
+    capsys.readouterr()
+    assert main(["validate", str(runner)]) == 2
+    assert "does not exist (set DATIVO_APP_ROOT" in capsys.readouterr().out
 
 
 def test_run_prints_one_json_event_per_line_and_exits_with_the_job_code(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dativo.cli.main import main
-from tests.cli.test_main import dativo
-from tests.conftest import EXAMPLES
-from tests.workflows.helpers import DIAMOND, read_events, task, write_workflow
+from tests.support.cli import dativo
+from tests.support.examples import EXAMPLES
+from tests.support.workflow_files import DIAMOND, read_events, task, write_workflow
 
 SEED = EXAMPLES / "workflows" / "weekly_ops_chain.yaml"
 SEED_PLAN = """\
@@ -43,7 +43,7 @@ def test_plan_marks_what_only_and_exclude_tags_leave_out(tmp_path: Path, capsys)
     tasks[2] = task("c", "echo", "a", tags=["slow"])
     path = write_workflow(tmp_path / "wf.yaml", "w", tasks)
     assert main(["workflow", "plan", str(path), "--only", "d", "--exclude-tags", "slow,other"]) == 0
-    lines = capsys.readouterr().out.replace("tests.workflows.sample_workflows:", "").splitlines()[5:]
+    lines = capsys.readouterr().out.replace("tests.support.sample_workflows:", "").splitlines()[5:]
     assert lines == [
         "  1. a (workflow: echo, depends_on: none)",
         "  2. SKIP e (workflow: echo, depends_on: none) - not selected by --only",

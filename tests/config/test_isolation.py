@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dativo.config.errors import DativoConfigError
-from airflow_provider_dativo.config.loader import load_job, load_runner
+from airflow_provider_dativo.config.loader import load_job
+from airflow_provider_dativo.plan.runner import load_runner
 
 
 def write_job(root: Path, body: str, *, tenant_folder: str = "acme") -> Path:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from airflow_provider_dativo.config.json_schema import SCHEMAS, render
-from tests.conftest import EXAMPLES, REPO
+from tests.support.examples import EXAMPLES, REPO
 
 jsonschema = pytest.importorskip("jsonschema")
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.deployment import Deployment, make_deployment
-from tests.e2e.stack import API_SERVICE, AirflowStack, Layout
+from tests.support.e2e_deployment import Deployment, make_deployment
+from tests.support.stack import API_SERVICE, E2E_DATABASE, AirflowStack, Layout
 
-E2E_DATABASE = "airflow_e2e"
 SERVICES = (API_SERVICE, "airflow-scheduler", "airflow-dag-processor")
 """What the issue asks for; the triggerer has nothing to do here (no deferrable task)."""
 

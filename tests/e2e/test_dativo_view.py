@@ -1,6 +1,6 @@
 """The Dativo view in a real browser, on the native stack running the demo, and freshness for real.
 
-``scripts/stack.sh start`` (``tests.e2e.stack``) starts PostgreSQL, the api-server, scheduler,
+``scripts/stack.sh start`` (``tests.support.stack``) starts PostgreSQL, the api-server, scheduler,
 dag-processor and triggerer with the example runner (Stripe and HubSpot served by the loopback
 fakes) plus one schedule of its own, ``umbrella_late``: its tenant's pool is deleted, so its run
 can never start and misses its one-minute freshness promise. The test triggers the demo DAGs,
@@ -23,8 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack import ADMIN_USER, REPO, Api, Layout, free_port
-from tests.e2e.test_native_stack import stack_cli
+from tests.support.stack import ADMIN_USER, REPO, Api, Layout, free_port, stack_cli
 
 pytestmark = pytest.mark.e2e
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -13,14 +11,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.e2e.stack import (
+from tests.support.stack import (
     ADMIN_USER,
     MARKER,
-    REPO,
     Api,
     Layout,
     free_port,
     port_is_free,
+    stack_cli,
 )
 
 pytestmark = pytest.mark.e2e
@@ -28,15 +26,7 @@ pytestmark = pytest.mark.e2e
 EXAMPLE_DAGS = {"acme_orders_csv", "globex_events_jsonl", "stripe_customers_hourly", "maintenance_job"}
 
 
-def stack_cli(*arguments: str) -> subprocess.CompletedProcess[str]:
-    """What ``bash scripts/stack.sh ...`` runs (after installing the venv)."""
-    return subprocess.run(
-        [sys.executable, "-m", "tests.e2e.stack", *arguments],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+
 
 
 def marked_processes(stack_id: str) -> list[int]:

@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import E2E_DATABASE
-from tests.e2e.deployment import Deployment
-from tests.e2e.stack import AirflowStack, Api
+from tests.support.e2e_deployment import Deployment
+from tests.support.stack import E2E_DATABASE, AirflowStack, Api
 
 pytestmark = pytest.mark.e2e
 
@@ -225,8 +224,8 @@ def test_non_retryable_exit_code_fails_after_one_try(runs: dict[str, Run]) -> No
 def test_tables_hold_exactly_the_expected_rows(
     airflow_stack: AirflowStack, runs: dict[str, Run], deployment: Deployment
 ) -> None:
-    from airflow_provider_dativo.config.loader import load_runner
     from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
+    from airflow_provider_dativo.plan.runner import load_runner
 
     for schedule in SCHEDULES[:-1]:
         assert runs[schedule].state == "success", runs[schedule].errors()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_dativo.engine.iceberg.orphans import remove_orphan_files
-from tests.conftest import REPO
+from tests.support.examples import REPO
 from tests.support.faults import faulty_catalog
 from tests.support.iceberg_checks import cursor_of, orphan_files
 

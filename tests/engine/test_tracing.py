@@ -22,7 +22,7 @@ from airflow_provider_dativo.engine.tracing import (
     trace_phase,
     tracing_available,
 )
-from tests.conftest import REPO
+from tests.support.examples import REPO
 from tests.support.workspace import Workspace
 
 JOB_ATTRIBUTES = {"tenant_id": "acme", "job_name": "orders_job", "connector": "csv"}

@@ -15,14 +15,14 @@ from airflow.sdk.definitions.callback import AsyncCallback
 from airflow.sdk.definitions.deadline import DeadlineReference
 from airflow.serialization.serialized_objects import DagSerialization
 
+from airflow_provider_dativo import settings
 from airflow_provider_dativo.cli.main import main
-from airflow_provider_dativo.config.loader import load_runner
 from airflow_provider_dativo.dag_factory import build_dags
-from airflow_provider_dativo.freshness import notifiers
 from airflow_provider_dativo.freshness.callback import freshness_missed
 from airflow_provider_dativo.freshness.deadline import ALERT_NAME, CALLBACK_PATH
-from tests.freshness import notifiers_for_tests
-from tests.helpers import make_deployment
+from airflow_provider_dativo.plan.runner import load_runner
+from tests.support import freshness_notifiers
+from tests.support.deployment import make_deployment
 
 SCHEDULE = """\
 - name: acme_orders
@@ -79,17 +79,17 @@ def test_the_parse_cache_keeps_the_promise(tmp_path: Path) -> None:
 
 def test_the_orchestrator_notifier_is_the_default_and_a_schedule_overrides_it(tmp_path: Path) -> None:
     path = runner(
-        tmp_path, "freshness_minutes: 5", "freshness_notifier: tests.freshness.notifiers_for_tests:remember"
+        tmp_path, "freshness_minutes: 5", "freshness_notifier: tests.support.freshness_notifiers:remember"
     )
     (spec,) = load_runner(path).specs
-    assert spec.schedule.freshness_notifier == "tests.freshness.notifiers_for_tests:remember"
+    assert spec.schedule.freshness_notifier == "tests.support.freshness_notifiers:remember"
     own = runner(
         tmp_path / "own",
-        "freshness_minutes: 5\n  freshness_notifier: tests.freshness.notifiers_for_tests.remember_async",
-        "freshness_notifier: tests.freshness.notifiers_for_tests:remember",
+        "freshness_minutes: 5\n  freshness_notifier: tests.support.freshness_notifiers.remember_async",
+        "freshness_notifier: tests.support.freshness_notifiers:remember",
     )
     (spec,) = load_runner(own).specs
-    assert spec.schedule.freshness_notifier == "tests.freshness.notifiers_for_tests.remember_async"
+    assert spec.schedule.freshness_notifier == "tests.support.freshness_notifiers.remember_async"
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ def test_a_workflow_schedule_cannot_promise_freshness(tmp_path: Path) -> None:
 def test_export_writes_the_same_deadline(tmp_path: Path) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
-    from tests.test_export import comparable
+    from tests.support.serialized import comparable
 
     path = runner(tmp_path, "freshness_minutes: 15")
     out = tmp_path / "exported"
@@ -165,24 +165,24 @@ def test_the_callback_logs_a_freshness_missed_event(caplog) -> None:
 
 @pytest.mark.parametrize("name", ["remember", "remember_async"])
 def test_the_callback_calls_the_notifier(name: str) -> None:
-    notifiers_for_tests.RECEIVED.clear()
-    event = run_callback(notifier=f"tests.freshness.notifiers_for_tests:{name}")
-    (received,) = notifiers_for_tests.RECEIVED
+    freshness_notifiers.RECEIVED.clear()
+    event = run_callback(notifier=f"tests.support.freshness_notifiers:{name}")
+    (received,) = freshness_notifiers.RECEIVED
     assert received["table"] == event["table"] and received.get("async", False) == (name == "remember_async")
 
 
 def test_a_notifier_that_is_not_a_function_fails_the_callback() -> None:
     with pytest.raises(ImportError, match="NOT_CALLABLE"):
-        run_callback(notifier="tests.freshness.notifiers_for_tests:NOT_CALLABLE")
+        run_callback(notifier="tests.support.freshness_notifiers:NOT_CALLABLE")
 
 
 def test_append_jsonl_writes_one_line_per_event(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("DATIVO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv(notifiers.EVENTS_PATH_ENV, raising=False)
+    monkeypatch.delenv(settings.FRESHNESS_EVENTS_PATH, raising=False)
     run_callback(notifier="airflow_provider_dativo.freshness.notifiers:append_jsonl")
     run_callback(notifier="airflow_provider_dativo.freshness.notifiers:append_jsonl")
     lines = (tmp_path / "home" / "freshness_events.jsonl").read_text().splitlines()
     assert [json.loads(line)["event_type"] for line in lines] == ["freshness_missed"] * 2
-    monkeypatch.setenv(notifiers.EVENTS_PATH_ENV, str(tmp_path / "elsewhere.jsonl"))
+    monkeypatch.setenv(settings.FRESHNESS_EVENTS_PATH, str(tmp_path / "elsewhere.jsonl"))
     run_callback(notifier="airflow_provider_dativo.freshness.notifiers.append_jsonl")
     assert (tmp_path / "elsewhere.jsonl").read_text().count("freshness_missed") == 1

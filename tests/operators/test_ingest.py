@@ -9,10 +9,10 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.state import DagRunState
 
-from airflow_provider_dativo.config.loader import load_runner
 from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
-from tests.conftest import EXAMPLES, REPO, RUNNER_AIRFLOW
-from tests.helpers import airflow_dags_test, make_deployment
+from airflow_provider_dativo.plan.runner import load_runner
+from tests.support.deployment import airflow_dags_test, make_deployment
+from tests.support.examples import EXAMPLES, REPO, RUNNER_AIRFLOW
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import airflow_dags_test, make_deployment
+from tests.support.deployment import airflow_dags_test, make_deployment
 
 pytestmark = pytest.mark.slow
 

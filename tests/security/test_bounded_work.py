@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dativo.config.errors import DativoConfigError
-from airflow_provider_dativo.config.loader import load_asset, load_job, load_runner
+from airflow_provider_dativo.config.loader import load_asset, load_job
+from airflow_provider_dativo.plan.runner import load_runner
 from tests.support.tenants import Tenants, dativo, events, make_tenants
 
 
@@ -80,7 +81,7 @@ def test_a_worker_parse_of_one_dag_is_bounded_like_the_full_load(tenants: Tenant
     """The worker's parse (Airflow's parsing context names one DAG) cuts the runner's text to
     that schedule's item: it must refuse a bomb outside the item, nesting inside it and bytes
     that are not UTF-8 exactly as the full load does, never hang or raise something else."""
-    from airflow_provider_dativo.config.one_schedule import load_one_dag
+    from airflow_provider_dativo.plan.one_schedule import load_one_dag
 
     tenants.job("ok", "source:\n  path: ../../data/acme/orders.csv\ntarget:\n  table: t\n")
     item = "    - {name: a, config: ../jobs/acme/ok.yaml, cron: '0 * * * *'}\n"

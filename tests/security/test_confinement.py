@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dativo.config.errors import DativoConfigError
-from airflow_provider_dativo.config.loader import load_job, load_runner
-from airflow_provider_dativo.dag_spec import ingest_dag_args
+from airflow_provider_dativo.config.loader import load_job
+from airflow_provider_dativo.dag_factory.args import ingest_dag_args
+from airflow_provider_dativo.plan.runner import load_runner
 from tests.support.tenants import GLOBEX_PASSWORD, Tenants, dativo, events, make_tenants
 
 

@@ -104,7 +104,7 @@ def test_a_secret_as_a_postgresql_password(
 def test_airflow_masker_knows_every_exact_spelling(tmp_path: Path) -> None:
     from airflow.sdk._shared.secrets_masker import redact
 
-    from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
+    from airflow_provider_dativo.hooks.dativo import airflow_secrets_loader
 
     job = job_with(tmp_path, source={"path": "../../data/acme/orders.csv"}, target={})
     airflow_secrets_loader(load_job(job))

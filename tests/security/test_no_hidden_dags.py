@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.dag_factory import build_dags
-from airflow_provider_dativo.dag_spec import TAG_CONFIG_ERROR
+from airflow_provider_dativo.dag_factory.config_error import TAG_CONFIG_ERROR
 from tests.support.tenants import Tenants, dativo, events, make_tenants
 
 HEALTHY = "- {name: healthy, config: ../jobs/acme/good.yaml, cron: '0 * * * *'}\n"

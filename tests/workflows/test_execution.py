@@ -13,7 +13,7 @@ from airflow_provider_dativo.workflows.execution import (
     run_workflow_task,
     takes_context,
 )
-from tests.workflows.sample_workflows import REF
+from tests.support.sample_workflows import REF
 
 CONTEXT = WorkflowContext("dag", "wf", "acme", "t", "run-1", 1, Path("/tmp"))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from airflow_provider_dativo.workflows import load_workflow_file
 from airflow_provider_dativo.workflows.fingerprint import FUNCTION_UNKNOWN, describe_change, task_fingerprints
-from tests.helpers import make_deployment
-from tests.workflows.helpers import task, write_workflow
+from tests.support.deployment import make_deployment
+from tests.support.workflow_files import task, write_workflow
 
 
 def fingerprints(tmp_path: Path, *tasks: dict, name: str = "fp", **extra):

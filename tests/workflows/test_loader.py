@@ -8,9 +8,9 @@ import pytest
 
 from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.workflows import CycleDetectedError, UnknownWorkflowError, load_workflow_file
-from tests.conftest import EXAMPLES
-from tests.helpers import write
-from tests.workflows.helpers import DIAMOND, task, write_workflow
+from tests.support.deployment import write
+from tests.support.examples import EXAMPLES
+from tests.support.workflow_files import DIAMOND, task, write_workflow
 
 SEED_CYCLE = """\
 name: weekly_ops_chain
@@ -66,7 +66,7 @@ def test_unknown_ref_lists_the_known_names(tmp_path: Path) -> None:
     ("ref", "why"),
     [
         ("tests.workflows.no_such_module:f", "module 'tests.workflows.no_such_module' is not importable"),
-        ("tests.workflows.sample_workflows:nope", "has no function 'nope'"),
+        ("tests.support.sample_workflows:nope", "has no function 'nope'"),
         ("not a ref:x", "a function reference is 'package.module:function'"),
     ],
 )

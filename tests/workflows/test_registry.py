@@ -17,8 +17,8 @@ from airflow_provider_dativo.workflows.registry import (
 )
 from airflow_provider_dativo.workflows.runner import WorkflowRunner
 from airflow_provider_dativo.workflows.selection import select_tasks
-from tests.helpers import write
-from tests.workflows.helpers import task, write_workflow
+from tests.support.deployment import write
+from tests.support.workflow_files import task, write_workflow
 
 
 def run(workflow_path: Path, tmp_path: Path):

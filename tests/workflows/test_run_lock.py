@@ -10,7 +10,7 @@ from pathlib import Path
 
 from airflow_provider_dativo.workflows import load_workflow_file
 from airflow_provider_dativo.workflows.state import read_state
-from tests.workflows.helpers import dativo_workflow_run, process_env, read_events, task, write_workflow
+from tests.support.workflow_files import dativo_workflow_run, process_env, read_events, task, write_workflow
 
 
 def wait_for(path: Path, process: subprocess.Popen, seconds: float = 60) -> None:

@@ -15,8 +15,8 @@ import yaml
 
 from airflow_provider_dativo.workflows import load_workflow_file
 from airflow_provider_dativo.workflows.state import read_state
-from tests.helpers import make_deployment
-from tests.workflows.helpers import (
+from tests.support.deployment import make_deployment
+from tests.support.workflow_files import (
     dativo_workflow_run,
     process_env,
     run_main,

@@ -7,8 +7,15 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_dativo.workflows.runner import RunSummary
-from tests.conftest import EXAMPLES
-from tests.workflows.helpers import DIAMOND, SEED_BRIEF_INPUTS, read_events, run_cli, task, write_workflow
+from tests.support.examples import EXAMPLES
+from tests.support.workflow_files import (
+    DIAMOND,
+    SEED_BRIEF_INPUTS,
+    read_events,
+    run_cli,
+    task,
+    write_workflow,
+)
 
 
 def run(path: Path, tmp_path: Path, **options) -> RunSummary:

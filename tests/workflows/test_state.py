@@ -19,7 +19,7 @@ from airflow_provider_dativo.workflows.state import (
     state_path,
     write_state,
 )
-from tests.workflows.helpers import task, write_workflow
+from tests.support.workflow_files import task, write_workflow
 
 
 @pytest.fixture

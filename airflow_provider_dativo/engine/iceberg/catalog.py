@@ -13,6 +13,7 @@ from typing import Any
 
 from pyiceberg.catalog import Catalog, load_catalog
 
+from airflow_provider_dativo import settings
 from airflow_provider_dativo.config.job import TargetSettings
 from airflow_provider_dativo.engine.errors import CatalogUnavailable
 
@@ -21,8 +22,7 @@ _RETRY_HINT = "when the catalog is only temporarily unavailable, retrying the ru
 
 def resolve_dativo_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     """Where the embedded catalog lives: the argument, else ``$DATIVO_HOME``, else ``./.dativo``."""
-    raw = explicit or os.environ.get("DATIVO_HOME") or ".dativo"
-    home = Path(raw).expanduser().absolute()
+    home = settings.dativo_home(explicit).absolute()
     home.mkdir(parents=True, exist_ok=True)
     return home
 

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_dativo import settings
 from airflow_provider_dativo.config.job import CatalogSettings
 from airflow_provider_dativo.config.loader import ResolvedJob
-from airflow_provider_dativo.config.paths import SECRETS_DIR_ENV, jobs_root
+from airflow_provider_dativo.config.paths import jobs_root
 from airflow_provider_dativo.engine.errors import JobFailed
 from airflow_provider_dativo.engine.secrets.files import SECRET_SUFFIXES, SecretFileError, read_secret_file
 from airflow_provider_dativo.engine.secrets.refs import (
@@ -178,7 +179,7 @@ def check_secret_access(job: ResolvedJob, tenant: str, location: str = "") -> No
 def secrets_root(job: ResolvedJob, secrets_dir: str | os.PathLike[str] | None = None) -> Path:
     """The folder holding ``<tenant>/`` folders: the argument, ``$DATIVO_SECRETS_DIR``, else
     ``secrets/`` beside ``jobs/`` (the job file's folder when it is not under ``jobs/``)."""
-    explicit = secrets_dir or os.environ.get(SECRETS_DIR_ENV)
+    explicit = secrets_dir or settings.secrets_dir()
     if explicit:
         return Path(explicit).expanduser().absolute()
     return (jobs_root(job.path) or job.path.parent) / "secrets"

@@ -47,18 +47,13 @@ def dativo_ingest(params: dict[str, Any], context: WorkflowContext) -> dict[str,
     emitter = EventEmitter(
         job_name=job_name, tenant_id=job.tenant_id, run_id=context.job_run_id, stream=context.event_stream
     )
-    secrets_loader = None
-    if context.orchestrator == "airflow":
-        from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
-
-        secrets_loader = airflow_secrets_loader
     result = run_job(
         job,
         job_name=job_name,
         run_id=context.job_run_id,
         emitter=emitter,
         dativo_home=settings.dativo_home,
-        secrets_loader=secrets_loader,
+        secrets_loader=context.secrets_loader,
     )
     metrics = emitter.redactor.redact(result.metrics)
     if result.exit_code < EXIT_FAILURE:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.celery.lakehouse import (
+from tests.support.celery_runs import WORKERS
+from tests.support.lakehouse import (
     BUCKET,
     CATALOG,
     CATALOG_DATABASE,
@@ -28,13 +29,12 @@ from tests.e2e.celery.lakehouse import (
     Lakehouse,
     make_deployment,
 )
-from tests.e2e.stack import API_SERVICE, AirflowStack, Layout
 from tests.support.postgres import PASSWORD, SUPERUSER, start_server
 from tests.support.services import S3_ACCESS_KEY, S3_SECRET_KEY, start_redis, start_s3
+from tests.support.stack import API_SERVICE, AirflowStack, Layout
 
 CELERY_DATABASE = "airflow_celery"
 SERVICES = (API_SERVICE, "airflow-scheduler", "airflow-dag-processor")
-WORKERS = ("worker-a", "worker-b")
 TEST_OVERRIDES = {
     # A task whose worker is lost is failed (and retried) after 20 s without a heartbeat, not
     # after Airflow's default 5 minutes: the only setting the tests shorten.

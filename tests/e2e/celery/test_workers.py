@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from tests.e2e.celery.conftest import WORKERS
-from tests.e2e.celery.lakehouse import SCHEDULES
-from tests.e2e.celery.runs import (
+from tests.support.celery_runs import (
+    WORKERS,
     assert_rows_exactly_once,
     clean_orphans,
     files_under,
@@ -28,6 +27,7 @@ from tests.e2e.celery.runs import (
     wait_for_load_start,
     wait_until,
 )
+from tests.support.lakehouse import SCHEDULES
 
 pytestmark = pytest.mark.e2e
 

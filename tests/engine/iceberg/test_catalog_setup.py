@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support.examples import REPO
 
 OPEN = """
 import sys

@@ -10,7 +10,7 @@ import pytest
 from airflow_provider_dativo.cli.main import collect_problems
 from airflow_provider_dativo.config.connectors import REGISTRY, load_connector, recipe_problems
 from airflow_provider_dativo.config.loader import load_job
-from tests.conftest import EXAMPLES
+from tests.support.examples import EXAMPLES
 from tests.support.fake_stripe import API_KEY, FakeStripe, customer
 
 FIELDS = [{"name": "id", "type": "string", "required": True}, {"name": "created", "type": "timestamp"}]
@@ -129,7 +129,7 @@ def test_example_jobs_are_valid_with_their_recipes(job_file: str) -> None:
 
 def test_recipes_are_not_read_when_dags_are_parsed(tmp_path: Path) -> None:
     """A broken recipe does not touch DAG parsing (like assets): only runs and validate read it."""
-    from tests.helpers import make_deployment
+    from tests.support.deployment import make_deployment
 
     runner = make_deployment(
         tmp_path, schedules="- {name: orders, config: ../jobs/acme/orders.yaml, cron: '0 * * * *'}\n"

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import EXAMPLES
-from tests.helpers import make_deployment
-from tests.workflows.helpers import run_cli, task, write_workflow
-
-ORDERS_JOB = EXAMPLES / "jobs" / "acme" / "orders_csv_to_iceberg.yaml"
+from tests.support.deployment import make_deployment
+from tests.support.examples import EXAMPLES, ORDERS_JOB
+from tests.support.workflow_files import run_cli, task, write_workflow
 
 
 def broken_job_workflow(tmp_path: Path, old: str, new: str, **task_fields) -> Path:

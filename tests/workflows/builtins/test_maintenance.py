@@ -7,8 +7,8 @@ from pathlib import Path
 from airflow_provider_dativo.config.job import TargetSettings
 from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
 from airflow_provider_dativo.engine.iceberg.maintenance import snapshots_to_expire
-from tests.workflows.builtins.test_ingest import ORDERS_JOB
-from tests.workflows.helpers import run_cli, task, write_workflow
+from tests.support.examples import ORDERS_JOB
+from tests.support.workflow_files import run_cli, task, write_workflow
 
 DAY = 86_400_000
 

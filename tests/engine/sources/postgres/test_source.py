@@ -185,7 +185,7 @@ def test_wrong_password_is_a_retryable_connection_error_without_the_password(dep
 
 
 def test_password_from_an_airflow_connection(deployment, pg, orders, monkeypatch) -> None:
-    from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
+    from airflow_provider_dativo.hooks.dativo import airflow_secrets_loader
 
     deployment.secrets(OTHER="unrelated-value")  # the file no longer defines PG_PASSWORD
     connection = {"conn_type": "postgres", "password": PASSWORD}
@@ -278,7 +278,7 @@ def test_a_whole_airflow_connection_as_the_dsn(
     deployment, pg, orders, monkeypatch, postgres_server, database
 ):
     """`field: uri` takes host, port, login, password and schema from one Airflow connection."""
-    from airflow_provider_dativo.operators.secrets import airflow_secrets_loader
+    from airflow_provider_dativo.hooks.dativo import airflow_secrets_loader
 
     connection = {
         "conn_type": "postgres",

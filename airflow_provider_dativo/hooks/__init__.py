@@ -1,0 +1,1 @@
+"""Hooks: how the provider reaches Airflow connections (a job's secrets)."""
