@@ -15,7 +15,8 @@ Sources that note nothing yield plain asset-shaped tables; every reader of notes
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,29 +28,60 @@ POSITION = "__dativo_position__"
 
 @dataclass(frozen=True)
 class Origin:
-    """Where the rows of one batch come from: row ``i`` is at ``first + i`` in ``unit``s of
-    ``path``, skipping the blank lines listed in ``skipped`` (absolute line numbers)."""
+    """Where the rows of one batch come from: for ``record`` units, row ``i`` is record
+    ``first + i`` of ``path``; for ``line`` units (JSON Lines), ``first`` is the byte offset of
+    the batch in the file and row ``i`` its ``i``-th non-blank line from there. Line numbers
+    are worked out only when asked for (an error names one record), so reading never counts
+    lines."""
 
     path: str
     unit: str
     """``line`` (JSON Lines) or ``record`` (CSV, Parquet: the data record's number)."""
     first: int
-    skipped: tuple[int, ...] = field(default=())
 
     def position(self, row: int) -> int:
-        position = self.first + row
-        for blank in self.skipped:
-            if blank <= position:
-                position += 1
-        return position
+        if self.unit == "record":
+            return self.first + row
+        return line_of_row(Path(self.path), self.first, row)
 
     def locate(self, row: int) -> str:
         """``data/orders.jsonl, line 7``."""
         return f"{self.path}, {self.unit} {self.position(row)}"
 
 
+_BLOCK = 16 << 20
+
+
+def line_at(path: Path, offset: int) -> int:
+    """The 1-based number of the line starting at byte ``offset`` of ``path``."""
+    lines, done = 1, 0
+    with open(path, "rb") as stream:
+        while done < offset:
+            block = stream.read(min(_BLOCK, offset - done))
+            if not block:
+                break
+            lines += block.count(b"\n")
+            done += len(block)
+    return lines
+
+
+def line_of_row(path: Path, offset: int, row: int) -> int:
+    """The line of the ``row``-th (0-based) non-blank line at or after byte ``offset``."""
+    line = line_at(path, offset)
+    seen = -1
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        for raw in stream:
+            if raw.strip():
+                seen += 1
+                if seen == row:
+                    return line
+            line += 1
+    return line
+
+
 def with_origin(table: pa.Table, origin: Origin) -> pa.Table:
-    text = json.dumps([origin.path, origin.unit, origin.first, list(origin.skipped)])
+    text = json.dumps([origin.path, origin.unit, origin.first])
     metadata = {**(table.schema.metadata or {}), ORIGIN_KEY: text.encode()}
     return table.replace_schema_metadata(metadata)
 
@@ -58,8 +90,8 @@ def origin_of(table: pa.Table) -> Origin | None:
     raw = (table.schema.metadata or {}).get(ORIGIN_KEY)
     if raw is None:
         return None
-    path, unit, first, skipped = json.loads(raw)
-    return Origin(path, unit, first, tuple(skipped))
+    path, unit, first = json.loads(raw)
+    return Origin(path, unit, first)
 
 
 def with_type_failures(table: pa.Table, failures: dict[str, pa.Array]) -> pa.Table:

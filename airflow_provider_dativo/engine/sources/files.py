@@ -40,6 +40,7 @@ from airflow_provider_dativo.engine.batch_notes import Origin, with_origin
 from airflow_provider_dativo.engine.checks.schema import arrow_type
 from airflow_provider_dativo.engine.errors import ConfigError, SourceError
 from airflow_provider_dativo.engine.sources.jsonl import JsonLinesReader, line_chunks
+from airflow_provider_dativo.engine.sources.read_ahead import read_ahead
 
 _GLOB_CHARS = ("*", "?", "[")
 CSV_BLOCK_SIZE = 8 << 20
@@ -117,7 +118,11 @@ class FileSource:
 
     def batches(self, after: pa.Scalar | None = None) -> Iterator[pa.Table]:
         """Every file's records as asset-shaped tables of bounded size (``after`` is unused:
-        files cannot filter by the cursor; the pipeline selects)."""
+        files cannot filter by the cursor; the pipeline selects), read one batch ahead of
+        the caller (:mod:`.read_ahead`)."""
+        return read_ahead(self._all_batches())
+
+    def _all_batches(self) -> Iterator[pa.Table]:
         for path in self.files():
             if path.stat().st_size == 0:
                 yield self._empty()

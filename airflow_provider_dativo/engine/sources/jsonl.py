@@ -24,8 +24,8 @@ them on generated lines); the careful path only runs for the chunks that need it
 
 from __future__ import annotations
 
-import io
 import json
+import mmap
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.json as pajson
 
 from airflow_provider_dativo.config.asset import Asset, AssetField
-from airflow_provider_dativo.engine.batch_notes import Origin, with_origin, with_type_failures
+from airflow_provider_dativo.engine.batch_notes import Origin, line_at, with_origin, with_type_failures
 from airflow_provider_dativo.engine.checks.schema import arrow_type
 from airflow_provider_dativo.engine.errors import SourceError
 
@@ -46,6 +46,7 @@ TEXT_TYPES = ("string", "date", "timestamp")
 EITHER_FORM_TYPES = ("int", "long", "double", "boolean")
 """Fields whose values may be bare or written as strings, one form per file."""
 _NATIVE_FORM = {"int": "number", "long": "number", "double": "number", "boolean": "boolean"}
+_PEEK_BYTES = 1 << 20
 _EXPONENT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*")
 
 
@@ -226,38 +227,33 @@ class JsonLinesReader:
     forms: JsonForms = field(default_factory=JsonForms)
     _peeked: bool = False
 
-    def read(self, first_line: int, data: bytes) -> pa.Table:
-        """One chunk of whole lines starting at ``first_line`` (1-based), its rows noted with
-        their lines."""
+    def read(self, offset: int, chunk: pa.Buffer) -> pa.Table:
+        """One chunk of whole lines starting at byte ``offset`` of the file, noted with where
+        its rows come from."""
         if not self._peeked:
-            self.forms.peek(data, self.asset)
+            self.forms.peek(chunk.slice(0, min(chunk.size, _PEEK_BYTES)).to_pybytes(), self.asset)
             self._peeked = True
         try:
             table = pajson.read_json(
-                io.BytesIO(data),
+                pa.BufferReader(chunk),
                 parse_options=pajson.ParseOptions(explicit_schema=self.forms.schema(self.asset)),
             )
             table.validate(full=True)  # Arrow's reader lets bytes that are not UTF-8 through
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return self.read_carefully(first_line, data)
+            return self.read_carefully(offset, chunk.to_pybytes())
         self.forms.learn(table, self.asset)
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        blank = () if table.num_rows == lines else _blank_lines(first_line, data)
-        return with_origin(table, Origin(str(self.path), "line", first_line, blank))
+        return with_origin(table, Origin(str(self.path), "line", offset))
 
-    def read_carefully(self, first_line: int, data: bytes) -> pa.Table:
+    def read_carefully(self, offset: int, data: bytes) -> pa.Table:
         """The careful path: every line with Python's ``json``, every value checked on its own."""
         names = [f.name for f in self.asset.fields]
         texts: dict[str, list[str | None]] = {name: [] for name in names}
         failed: dict[str, list[bool]] = {name: [] for name in names}
         extra: set[str] = set()
-        blank: list[int] = []
-        for offset, raw in enumerate(_lines(data)):
-            line = first_line + offset
+        for index, raw in enumerate(data.split(b"\n")):
             if not raw.strip():
-                blank.append(line)
                 continue
-            for record in self._records(raw, line):
+            for record in self._records(raw, offset, index):
                 extra.update(key for key in record if key not in texts)
                 for asset_field in self.asset.fields:
                     text, bad = _value(record.get(asset_field.name), asset_field, self.forms)
@@ -269,10 +265,13 @@ class JsonLinesReader:
         table = with_type_failures(
             pa.table(columns), {name: pa.array(marks, pa.bool_()) for name, marks in failed.items()}
         )
-        return with_origin(table, Origin(str(self.path), "line", first_line, tuple(blank)))
+        return with_origin(table, Origin(str(self.path), "line", offset))
 
-    def _records(self, raw: bytes, line: int) -> Iterator[dict[str, Any]]:
+    def _records(self, raw: bytes, offset: int, index: int) -> Iterator[dict[str, Any]]:
+        """The objects of line ``index`` of the chunk at ``offset``."""
+
         def refuse(problem: str) -> SourceError:
+            line = line_at(self.path, offset) + index
             return SourceError(f"{self.path}: cannot read JSON lines: {problem} at line {line}")
 
         try:
@@ -292,34 +291,21 @@ class JsonLinesReader:
             raise refuse(f"{exc.msg} (column {exc.colno})") from None
 
 
-def _lines(data: bytes) -> list[bytes]:
-    pieces = data.split(b"\n")
-    if data.endswith(b"\n"):
-        pieces.pop()
-    return pieces
-
-
-def _blank_lines(first_line: int, data: bytes) -> tuple[int, ...]:
-    """Absolute numbers of the blank lines of a chunk (Arrow's reader skips them)."""
-    return tuple(first_line + i for i, piece in enumerate(_lines(data)) if not piece.strip())
-
-
-def line_chunks(path: Path, size: int) -> Iterator[tuple[int, bytes]]:
-    """``(first line number, bytes)`` of whole lines, about ``size`` bytes at a time."""
-    line = 1
-    rest = b""
+def line_chunks(path: Path, size: int) -> Iterator[tuple[int, pa.Buffer]]:
+    """``(byte offset, bytes)`` of whole lines, about ``size`` bytes at a time, without copying:
+    the file is memory-mapped and every chunk is a slice of it."""
+    file_size = path.stat().st_size
+    if file_size == 0:
+        return
     with open(path, "rb") as stream:
-        while True:
-            block = stream.read(size)
-            if not block:
-                break
-            data = rest + block
-            end = data.rfind(b"\n")
-            if end < 0:
-                rest = data
-                continue
-            chunk, rest = data[: end + 1], data[end + 1 :]
-            yield line, chunk
-            line += chunk.count(b"\n")
-    if rest.strip():
-        yield line, rest
+        mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    whole = pa.py_buffer(mapped)
+    start = 0
+    while start < file_size:
+        stop = start + size
+        end = file_size if stop >= file_size else mapped.rfind(b"\n", start, stop) + 1
+        if end <= start:  # a line longer than a chunk: up to its end
+            found = mapped.find(b"\n", stop)
+            end = file_size if found < 0 else found + 1
+        yield start, whole.slice(start, end - start)
+        start = end

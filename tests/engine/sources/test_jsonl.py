@@ -20,7 +20,7 @@ from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.engine import batch_notes
 from airflow_provider_dativo.engine.checks.validation import validate
 from airflow_provider_dativo.engine.errors import SourceError
-from airflow_provider_dativo.engine.sources.jsonl import JsonLinesReader
+from airflow_provider_dativo.engine.sources.jsonl import JsonLinesReader, line_chunks
 
 ASSET = Asset.model_validate(
     {
@@ -72,7 +72,7 @@ def both_paths(lines: list[str]) -> tuple[pa.Table | None, pa.Table]:
         fast = pajson.read_json(io.BytesIO(data), parse_options=options)
     except pa.ArrowInvalid:
         fast = None
-    return fast, careful_reader.read_carefully(1, data)
+    return fast, careful_reader.read_carefully(0, data)
 
 
 # --------------------------------------------------------------------------- generated lines
@@ -195,33 +195,50 @@ def test_the_generated_files_are_often_read_by_arrow() -> None:
 # --------------------------------------------------------------------------- behaviour
 
 
-def read(lines: list[str]) -> tuple[pa.Table, dict[str, list[bool]]]:
-    table = JsonLinesReader(PATH, ASSET).read(1, ("\n".join(lines) + "\n").encode())
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "events.jsonl"
+
+
+def read_file(path: Path, lines: list[str | bytes], before: int = 0) -> pa.Table:
+    """The chunk of ``lines`` that follows ``before`` other lines in the same file."""
+    prefix = "".join(f'{{"n": {i}}}\n' for i in range(before)).encode()
+    body = b"".join((line if isinstance(line, bytes) else line.encode()) + b"\n" for line in lines)
+    path.write_bytes(prefix + body)
+    chunks = list(line_chunks(path, len(prefix) or 1 << 30))
+    offset, chunk = chunks[-1] if before else chunks[0]
+    assert offset == len(prefix) and chunk.size == len(body)
+    return JsonLinesReader(path, ASSET).read(offset, chunk)
+
+
+def read(path: Path, lines: list[str]) -> tuple[pa.Table, dict[str, list[bool]]]:
+    table = read_file(path, lines)
     return table, checked(table)[1]
 
 
-def test_a_drifting_json_type_fails_only_its_row() -> None:
-    table, failures = read(['{"n": 7}', '{"n": "7"}', '{"n": 8}', '{"n": {"v": 9}}'])
+def test_a_drifting_json_type_fails_only_its_row(path: Path) -> None:
+    table, failures = read(path, ['{"n": 7}', '{"n": "7"}', '{"n": 8}', '{"n": {"v": 9}}'])
     assert failures["n.type"] == [False, True, False, True]
-    assert batch_notes.origin_of(table).locate(1) == f"{PATH}, line 2"
+    assert batch_notes.origin_of(table).locate(1) == f"{path}, line 2"
 
 
-def test_numbers_written_as_strings_throughout_are_values() -> None:
-    table, failures = read(['{"n": "7", "x": "1.5", "b": "yes"}', '{"n": "8", "x": "-2", "b": "no"}'])
+def test_numbers_written_as_strings_throughout_are_values(path: Path) -> None:
+    table, failures = read(path, ['{"n": "7", "x": "1.5", "b": "yes"}', '{"n": "8", "x": "-2", "b": "no"}'])
     assert "n.type" not in failures and "x.type" not in failures and "b.type" not in failures
     assert batch_notes.split(table)[1] == {}  # Arrow read it: no careful path
     values, _ = checked(table)
     assert (values["n"], values["x"], values["b"]) == ([7, 8], [1.5, -2.0], [True, False])
 
 
-def test_text_fields_take_strings_only_and_decimals_take_both() -> None:
-    _, failures = read(['{"s": "a", "m": 1.5}', '{"s": 7, "m": "2.25"}', '{"s": true, "m": true}'])
+def test_text_fields_take_strings_only_and_decimals_take_both(path: Path) -> None:
+    _, failures = read(path, ['{"s": "a", "m": 1.5}', '{"s": 7, "m": "2.25"}', '{"s": true, "m": true}'])
     assert failures["s.type"] == [False, True, True]
     assert failures["m.type"] == [False, False, True]
 
 
-def test_not_a_number_is_a_type_failure_unless_the_field_allows_it() -> None:
-    table, failures = read(['{"x": NaN, "y": NaN}', '{"x": Infinity, "y": -Infinity}', '{"x": 1, "y": 2}'])
+def test_not_a_number_is_a_type_failure_unless_the_field_allows_it(path: Path) -> None:
+    lines = ['{"x": NaN, "y": NaN}', '{"x": Infinity, "y": -Infinity}', '{"x": 1, "y": 2}']
+    table, failures = read(path, lines)
     assert failures["x.type"] == [True, True, False]
     assert "y.type" not in failures
     raw, _ = batch_notes.split(table)
@@ -235,10 +252,11 @@ def test_not_a_number_is_a_type_failure_unless_the_field_allows_it() -> None:
         ['{"n": 1}', "", "  ", '{"n": 2}'],  # Arrow's reader
     ],
 )
-def test_blank_lines_keep_line_numbers_right(lines: list[str]) -> None:
-    table = JsonLinesReader(PATH, ASSET).read(10, ("\n".join(lines) + "\n").encode())
+def test_blank_lines_keep_line_numbers_right(path: Path, lines: list[str]) -> None:
+    table = read_file(path, lines, before=9)
     assert table.num_rows == 2
-    assert batch_notes.origin_of(table).locate(1) == f"{PATH}, line 13"
+    assert batch_notes.origin_of(table).locate(0) == f"{path}, line 10"
+    assert batch_notes.origin_of(table).locate(1) == f"{path}, line 13"
 
 
 @pytest.mark.parametrize(
@@ -251,9 +269,8 @@ def test_blank_lines_keep_line_numbers_right(lines: list[str]) -> None:
     ],
 )
 def test_text_that_is_not_json_lines_refuses_the_file_naming_the_line(
-    line: str | bytes, problem: str
+    path: Path, line: str | bytes, problem: str
 ) -> None:
-    data = b'{"n": 1}\n' + (line if isinstance(line, bytes) else line.encode()) + b"\n"
     with pytest.raises(SourceError, match=problem) as raised:
-        JsonLinesReader(PATH, ASSET).read(41, data)
-    assert f"{PATH}: cannot read JSON lines:" in str(raised.value) and "at line 42" in str(raised.value)
+        read_file(path, ['{"n": 1}', line], before=40)
+    assert f"{path}: cannot read JSON lines:" in str(raised.value) and "at line 42" in str(raised.value)
