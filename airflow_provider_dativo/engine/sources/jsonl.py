@@ -293,7 +293,8 @@ class JsonLinesReader:
 
 def line_chunks(path: Path, size: int) -> Iterator[tuple[int, pa.Buffer]]:
     """``(byte offset, bytes)`` of whole lines, about ``size`` bytes at a time, without copying:
-    the file is memory-mapped and every chunk is a slice of it."""
+    the file is memory-mapped and every chunk is a slice of it. The pages of a chunk are handed
+    back once the next one is asked for (mapped pages count in the process's memory)."""
     file_size = path.stat().st_size
     if file_size == 0:
         return
@@ -308,4 +309,13 @@ def line_chunks(path: Path, size: int) -> Iterator[tuple[int, pa.Buffer]]:
             found = mapped.find(b"\n", stop)
             end = file_size if found < 0 else found + 1
         yield start, whole.slice(start, end - start)
+        _release(mapped, start, end)
         start = end
+
+
+def _release(mapped: mmap.mmap, start: int, end: int) -> None:
+    """Drop the whole pages of ``[start, end)`` from the process (they stay in the page cache)."""
+    first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+    last = end // mmap.PAGESIZE * mmap.PAGESIZE
+    if last > first and hasattr(mmap, "MADV_DONTNEED"):
+        mapped.madvise(mmap.MADV_DONTNEED, first, last - first)

@@ -11,8 +11,6 @@ an explicit case too, so removing one fails a test.
 
 from __future__ import annotations
 
-import math
-
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -22,18 +20,9 @@ from hypothesis import strategies as st
 from airflow_provider_dativo.engine.checks import casting
 from airflow_provider_dativo.engine.checks.careful import parse_carefully
 from airflow_provider_dativo.engine.checks.casting import parse_text
+from tests.support.arrow_values import comparable
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _comparable(typed: pa.Array) -> list[object]:
-    """Values as plain data: timestamps and dates as integers (year 0 has no Python date),
-    NaN as a string (NaN != NaN)."""
-    if pa.types.is_timestamp(typed.type):
-        typed = pc.cast(typed, pa.int64())
-    elif pa.types.is_date32(typed.type):
-        typed = pc.cast(typed, pa.int32())
-    return ["NaN" if isinstance(v, float) and math.isnan(v) else v for v in typed.to_pylist()]
 
 
 def assert_same(values: list[str | None], type_name: str, *, allow_nan: bool = False) -> None:
@@ -41,8 +30,8 @@ def assert_same(values: list[str | None], type_name: str, *, allow_nan: bool = F
     fast_typed, fast_failed = parse_text(text, type_name, allow_nan=allow_nan)
     slow_typed, slow_failed = parse_carefully(text, type_name, allow_nan=allow_nan)
     assert fast_typed.type == slow_typed.type
-    fast = list(zip(_comparable(fast_typed), fast_failed.to_pylist(), strict=True))
-    slow = list(zip(_comparable(slow_typed), slow_failed.to_pylist(), strict=True))
+    fast = list(zip(comparable(fast_typed), fast_failed.to_pylist(), strict=True))
+    slow = list(zip(comparable(slow_typed), slow_failed.to_pylist(), strict=True))
     assert fast == slow, [(v, f, s) for v, f, s in zip(values, fast, slow, strict=True) if f != s]
 
 

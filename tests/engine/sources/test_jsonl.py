@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,6 +19,7 @@ from airflow_provider_dativo.engine import batch_notes
 from airflow_provider_dativo.engine.checks.validation import validate
 from airflow_provider_dativo.engine.errors import SourceError
 from airflow_provider_dativo.engine.sources.jsonl import JsonLinesReader, line_chunks
+from tests.support.arrow_values import comparable
 
 ASSET = Asset.model_validate(
     {
@@ -41,22 +40,13 @@ ASSET = Asset.model_validate(
 PATH = Path("data/acme/events.jsonl")
 
 
-def _plain(column: pa.ChunkedArray | pa.Array) -> list[object]:
-    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-        column = pc.cast(column, pa.int64() if pa.types.is_timestamp(column.type) else pa.int32())
-    return [
-        "NaN" if isinstance(v, float) and math.isnan(v) else str(v) if isinstance(v, Decimal) else v
-        for v in column.to_pylist()
-    ]
-
-
 def checked(table: pa.Table) -> tuple[dict[str, list[object]], dict[str, list[bool]]]:
     """What validation makes of a batch: the typed values of its valid records and the failure
     masks per rule."""
     raw, noted = batch_notes.split(table)
     report = validate(raw, ASSET, noted)
     valid = report.valid_table()
-    values = {name: _plain(valid.column(name)) for name in valid.column_names}
+    values = {name: comparable(valid.column(name)) for name in valid.column_names}
     return values, {key: pc.fill_null(mask, False).to_pylist() for key, mask in report.failure_masks.items()}
 
 
@@ -242,7 +232,7 @@ def test_not_a_number_is_a_type_failure_unless_the_field_allows_it(path: Path) -
     assert failures["x.type"] == [True, True, False]
     assert "y.type" not in failures
     raw, _ = batch_notes.split(table)
-    assert _plain(validate(raw, ASSET).table.column("y")) == ["NaN", float("-inf"), 2.0]
+    assert comparable(validate(raw, ASSET).table.column("y")) == ["NaN", float("-inf"), 2.0]
 
 
 @pytest.mark.parametrize(
