@@ -19,8 +19,9 @@ goes through the stages in order:
 The loop decides nothing about committing: the run does that in one explicit step once the
 input is consumed (:mod:`.run`), with the sink's files still deletable.
 
-Memory: one batch at a time plus the sink's buffer of at most one data file, the merge keys of
-a merge job, and in warn mode the rejected records (figures in docs/performance.md).
+Memory: one batch at a time (file sources read the next one ahead) plus the sink's buffer of
+at most one data file, the merge keys of a merge job, and in warn mode the rejected records
+(figures in docs/performance.md).
 """
 
 from __future__ import annotations
