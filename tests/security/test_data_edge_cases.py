@@ -167,3 +167,20 @@ def test_fractions_beyond_microseconds_are_truncated_however_long(ws: Workspace,
     result = ws.run(ws.job(connector="jsonl", path="../../data/events.jsonl"), run_id="run-2").result
     assert result.exit_code == 0, result.error
     assert [r["at"] for r in ws.rows()] == [expected, expected]
+
+
+def test_incremental_jobs_keep_the_failures_and_the_lines_through_cursor_selection(ws: Workspace) -> None:
+    """Cursor selection filters each batch before validation: the noted type failures and the
+    rows' lines must follow their rows through it."""
+    ws.asset(DRIFT_FIELDS)
+    ws.data("events.jsonl", "\n".join(DRIFTING) + "\n")
+    incremental = {"incremental": {"cursor_field": "order_id", "start": 1}}  # order 1 is not new
+    job = ws.job(connector="jsonl", path="../../data/events.jsonl", validation="warn", source=incremental)
+    result = ws.run(job).result
+    assert result.exit_code == 1
+    assert result.metrics["records_skipped_by_cursor"] == 1
+    assert result.metrics["invalid_by_rule"] == {"qty.type": 2, "note.type": 1}
+    assert (
+        result.metrics["first_invalid"] == f"{ws.root / 'data' / 'events.jsonl'}, line 2: field 'qty' (type)"
+    )
+    assert [r["order_id"] for r in ws.rows()] == [5]
