@@ -33,6 +33,15 @@ class AssetField(StrictModel):
     enum: list[Any] | None = None
     min: float | None = None
     max: float | None = None
+    allow_nan: Annotated[
+        bool,
+        Field(
+            description=(
+                "double fields only: NaN and Infinity (-Infinity) are valid values. Without it they "
+                "fail the field's type rule."
+            )
+        ),
+    ] = False
 
     @field_validator("name")
     @classmethod
@@ -77,6 +86,8 @@ class AssetField(StrictModel):
             raise ValueError(f"min/max apply to numeric types only, not {self.type}")
         if self.pattern is not None and self.type != "string":
             raise ValueError(f"pattern applies to string fields only, not {self.type}")
+        if self.allow_nan and self.type != "double":
+            raise ValueError(f"allow_nan applies to double fields only, not {self.type}")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
         return self

@@ -6,9 +6,11 @@ goes through the stages in order:
 1. **cursor selection** (incremental jobs, :class:`~.checks.incremental.CursorSelection`): the
    records beyond the committed cursor, compared row by row, so per batch is the same as for
    the whole input; the stage keeps the greatest cursor it let through;
-2. **validation** (:mod:`.checks.validation`): typed records and a failure mask per rule;
-   counts per rule add up in a :class:`Tally`; in warn mode the rejected records are kept, as
-   text, for the quarantine table;
+2. **validation** (:mod:`.checks.validation`): typed records and a failure mask per rule (the
+   type failures a source noted on the batch included, :mod:`.batch_notes`); counts per rule
+   add up in a :class:`Tally`, with where the first invalid record is (file, line or record,
+   field) when the source says where its rows come from; in warn mode the rejected records are
+   kept, as text, for the quarantine table;
 3. the **sink** of the job's write mode (:mod:`.iceberg.sinks`) writes the valid records as
    data files at once. In strict mode the first invalid record stops the writing and deletes
    what was written (the rest of the input is still validated, so every invalid record is
@@ -17,8 +19,9 @@ goes through the stages in order:
 The loop decides nothing about committing: the run does that in one explicit step once the
 input is consumed (:mod:`.run`), with the sink's files still deletable.
 
-Memory: one batch at a time plus the sink's buffer of at most one data file, the merge keys of
-a merge job, and in warn mode the rejected records (figures in docs/performance.md).
+Memory: one batch at a time (file sources read the next one ahead) plus the sink's buffer of
+at most one data file, the merge keys of a merge job, and in warn mode the rejected records
+(figures in docs/performance.md).
 """
 
 from __future__ import annotations
@@ -28,13 +31,31 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from airflow_provider_dativo.config.asset import Asset
+from airflow_provider_dativo.engine import batch_notes
 from airflow_provider_dativo.engine.checks.incremental import CURSOR_RULE, CursorSelection
 from airflow_provider_dativo.engine.checks.keys import MergeKeyCheck
-from airflow_provider_dativo.engine.checks.validation import RULES, validate
+from airflow_provider_dativo.engine.checks.validation import RULES, ValidationReport, validate
 from airflow_provider_dativo.engine.iceberg.quarantine import rejected_records
 from airflow_provider_dativo.engine.iceberg.sinks import Sink
+
+
+@dataclass(frozen=True)
+class FirstInvalid:
+    """The first invalid record of a run: where it is (when the source says) and what it broke."""
+
+    field: str
+    rule: str
+    place: str | None = None
+    """``data/orders.jsonl, line 7`` or ``data/orders.csv, record 7``."""
+    exact_line: bool = False
+    """Whether ``place`` names a line of the file (JSON Lines) rather than a record number."""
+
+    def __str__(self) -> str:
+        broke = f"field {self.field!r} ({self.rule})"
+        return f"{self.place}: {broke}" if self.place else broke
 
 
 @dataclass
@@ -50,6 +71,7 @@ class Tally:
     """Records at or before the committed cursor: loaded by an earlier run."""
     invalid: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    first_invalid: FirstInvalid | None = None
 
     @property
     def valid(self) -> int:
@@ -132,16 +154,23 @@ class Pipeline:
         mode, its rejected ones."""
         tally = self.tally
         tally.read += raw.num_rows
+        origin = batch_notes.origin_of(raw)
+        positions = None
         if self.cursor is not None:
+            if origin is not None:  # to find a row's place in the file after the selection
+                raw = batch_notes.with_positions(raw)
             selection = self.cursor.select(raw)
-            raw = selection.records
+            raw, positions = batch_notes.take_positions(selection.records)
             tally.skipped += selection.skipped
-        report = validate(raw, self.asset)
+        raw, source_failures = batch_notes.split(raw)
+        report = validate(raw, self.asset, source_failures)
         if self.cursor is not None:
             self.cursor.check(report)
         tally.total += raw.num_rows
         invalid = report.invalid
         tally.invalid += invalid
+        if invalid and tally.first_invalid is None:
+            tally.first_invalid = _first_invalid(report, origin, positions)
         for key, count in report.invalid_by_rule.items():
             tally.counts[key] = tally.counts.get(key, 0) + count
         rejected = None
@@ -150,3 +179,16 @@ class Pipeline:
                 raw, report, run_id=self.run_id, job_name=self.job_name, rejected_at=self.rejected_at
             )
         return report.valid_table(), rejected
+
+
+def _first_invalid(
+    report: ValidationReport, origin: batch_notes.Origin | None, positions: pa.ChunkedArray | None
+) -> FirstInvalid:
+    """The first invalid record of a batch: its place and the first rule it broke."""
+    row = pc.index(report.invalid_mask, True).as_py()
+    key = next(k for k, mask in report.failure_masks.items() if mask[row].as_py())
+    name, rule = key.rsplit(".", 1)
+    if origin is None:
+        return FirstInvalid(name, rule)
+    place = origin.locate(positions[row].as_py() if positions is not None else row)
+    return FirstInvalid(name, rule, place, exact_line=origin.unit == "line")

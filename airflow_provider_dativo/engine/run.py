@@ -338,6 +338,8 @@ class _JobRun:
         self.metrics.records_valid = tally.valid
         self.metrics.records_invalid = tally.invalid
         self.metrics.extra["invalid_by_rule"] = tally.invalid_by_rule
+        if tally.first_invalid is not None:
+            self.metrics.extra["first_invalid"] = str(tally.first_invalid)
 
     # --- decide ---------------------------------------------------------------------------
 
@@ -461,6 +463,9 @@ def _validation_problem(job: ResolvedJob, tally: Tally) -> str | None:
         f"validation failed ({mode}): {tally.invalid} of {tally.total} records invalid{dropped}: "
         f"{tally.summary()}"
     )
+    first = tally.first_invalid
+    if first is not None and first.exact_line:  # JSON Lines: the file, line and field
+        problem += f"; the first is at {first}"
     if mode == "strict":
         raise ValidationFailed(problem)
     return problem

@@ -82,11 +82,20 @@ def to_typed(column: Column, asset_field: AssetField) -> tuple[Column, Column]:
         return pa.nulls(len(column), target), _false_mask(len(column))
     if column.type == target:
         return column, _false_mask(len(column))
+    allow_nan = asset_field.allow_nan
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return parse_text(column, asset_field.type)
+        return parse_text(column, asset_field.type, allow_nan=allow_nan)
     # Typed but of another type (e.g. int64 for an int field): go through text so values that do
     # not fit fail row by row instead of failing the whole column.
-    return parse_text(pc.cast(column, pa.string()), asset_field.type)
+    return parse_text(pc.cast(column, pa.string()), asset_field.type, allow_nan=allow_nan)
+
+
+def _not_a_number(typed: Column, asset_field: AssetField) -> Column | None:
+    """NaN and Infinity that arrived as typed doubles (JSON, Parquet) fail the type rule unless
+    the field allows them; text is judged by the parser already."""
+    if asset_field.type != "double" or asset_field.allow_nan:
+        return None
+    return _nonnull(pc.invert(pc.is_finite(typed)))
 
 
 def _rule_value_set(asset_field: AssetField) -> pa.Array:
@@ -129,9 +138,17 @@ def _pattern_failures(typed: Column, asset_field: AssetField) -> Column:
     return pc.and_(pc.is_valid(typed), pc.invert(_nonnull(matched)))
 
 
-def field_failures(column: Column, asset_field: AssetField) -> tuple[Column, dict[str, Column]]:
-    """The typed column and a null-free failure mask per rule that applies to the field."""
+def field_failures(
+    column: Column, asset_field: AssetField, source_failed: Column | None = None
+) -> tuple[Column, dict[str, Column]]:
+    """The typed column and a null-free failure mask per rule that applies to the field;
+    ``source_failed`` marks values the source already found of the wrong type."""
     typed, type_failed = to_typed(column, asset_field)
+    for also_failed in (source_failed, _not_a_number(typed, asset_field)):
+        if also_failed is not None and pc.any(also_failed).as_py():
+            also_failed = _nonnull(also_failed)
+            type_failed = pc.or_(type_failed, also_failed)
+            typed = pc.if_else(also_failed, pa.scalar(None, typed.type), typed)  # no other rule on it
     failures: dict[str, Column] = {}
     if asset_field.required:
         failures["required"] = pc.is_null(column)
@@ -145,15 +162,22 @@ def field_failures(column: Column, asset_field: AssetField) -> tuple[Column, dic
     return typed, failures
 
 
-def validate(raw: pa.Table, asset: Asset) -> ValidationReport:
-    """Validate ``raw`` (one column per asset field, text or typed) against every rule."""
+def validate(
+    raw: pa.Table, asset: Asset, source_failures: dict[str, Column] | None = None
+) -> ValidationReport:
+    """Validate ``raw`` (one column per asset field, text or typed) against every rule;
+    ``source_failures`` are the type failures the source noted per field
+    (:func:`..batch_notes.split`)."""
     names = [f.name for f in asset.fields]
     columns: list[Column] = []
     invalid: Column = _false_mask(raw.num_rows)
     counts: dict[str, int] = {}
     masks: dict[str, Column] = {}
+    noted = source_failures or {}
     for asset_field in asset.fields:
-        typed, failures = field_failures(raw.column(asset_field.name), asset_field)
+        typed, failures = field_failures(
+            raw.column(asset_field.name), asset_field, noted.get(asset_field.name)
+        )
         columns.append(typed)
         for rule in RULES:
             mask = failures.get(rule)

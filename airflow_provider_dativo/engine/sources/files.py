@@ -8,26 +8,26 @@ size, so memory stays bounded whatever the file's size:
   file on the first one;
 * Parquet in batches of :data:`BATCH_ROWS` rows, cast (safely) to the asset's types;
 * JSON Lines in chunks of about :data:`JSONL_CHUNK_BYTES` bytes cut at line ends, each parsed
-  on its own (Arrow's streaming JSON reader would fix every column's type from the first block
-  and fail on the first later record that differs); a parse error names the file and line.
+  on its own by :mod:`.jsonl` (Arrow's reader where it agrees, Python's ``json`` for a chunk
+  it refuses: a value of the wrong JSON type fails its row, not the file); text that is not
+  JSON names the file and line.
 
 Every batch is shaped to the asset (its columns, in asset order), so an error names the file
-at fault; the cursor column of an incremental job is checked once the whole file was seen.
+at fault, and notes where its rows come from (:mod:`..batch_notes`: the JSON Lines line, the
+CSV or Parquet record number), so an invalid record can be named too; the cursor column of an
+incremental job is checked once the whole file was seen.
 """
 
 from __future__ import annotations
 
 import glob
-import io
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from airflow_provider_dativo.config.asset import Asset
@@ -35,8 +35,12 @@ from airflow_provider_dativo.config.confinement import Confinement
 from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.config.job import FileSourceSettings
 from airflow_provider_dativo.config.loader import ResolvedJob
+from airflow_provider_dativo.engine import batch_notes
+from airflow_provider_dativo.engine.batch_notes import Origin, with_origin
 from airflow_provider_dativo.engine.checks.schema import arrow_type
 from airflow_provider_dativo.engine.errors import ConfigError, SourceError
+from airflow_provider_dativo.engine.sources.jsonl import JsonLinesReader, line_chunks
+from airflow_provider_dativo.engine.sources.read_ahead import read_ahead
 
 _GLOB_CHARS = ("*", "?", "[")
 CSV_BLOCK_SIZE = 8 << 20
@@ -114,7 +118,11 @@ class FileSource:
 
     def batches(self, after: pa.Scalar | None = None) -> Iterator[pa.Table]:
         """Every file's records as asset-shaped tables of bounded size (``after`` is unused:
-        files cannot filter by the cursor; the pipeline selects)."""
+        files cannot filter by the cursor; the pipeline selects), read one batch ahead of
+        the caller (:mod:`.read_ahead`)."""
+        return read_ahead(self._all_batches())
+
+    def _all_batches(self) -> Iterator[pa.Table]:
         for path in self.files():
             if path.stat().st_size == 0:
                 yield self._empty()
@@ -153,8 +161,11 @@ class FileSource:
         return pa.table({f.name: pa.array([], pa.string()) for f in self.asset.fields})
 
     def _shape(self, table: pa.Table, path: Path) -> pa.Table:
-        """Keep exactly the asset's columns in asset order; unknown columns are an error (the
-        incremental cursor is checked by :meth:`_shaped` once the whole file was seen)."""
+        """Keep exactly the asset's columns in asset order, and the batch's notes; unknown
+        columns are an error (the incremental cursor is checked by :meth:`_shaped` once the
+        whole file was seen)."""
+        metadata = table.schema.metadata
+        table, failures = batch_notes.split(table)
         names = table.column_names
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -173,7 +184,8 @@ class FileSource:
             table.column(name) if name in names else pa.chunked_array([pa.nulls(table.num_rows)])
             for name in expected
         ]
-        return pa.Table.from_arrays(columns, names=expected)
+        shaped = pa.Table.from_arrays(columns, names=expected).replace_schema_metadata(metadata)
+        return batch_notes.with_type_failures(shaped, failures)
 
     def _check_cursor(self, table: pa.Table, path: Path) -> None:
         """An incremental job cannot place records without their cursor: a file that lacks the
@@ -227,6 +239,7 @@ class CsvSource(FileSource):
             raise SourceError(f"{path}: cannot read CSV: {exc}") from None
 
         def batches() -> Iterator[pa.Table]:
+            record = 1
             while True:
                 try:
                     batch = reader.read_next_batch()
@@ -234,75 +247,32 @@ class CsvSource(FileSource):
                     return
                 except errors as exc:
                     raise SourceError(f"{path}: cannot read CSV: {exc}") from None
-                yield pa.Table.from_batches([batch])
+                yield with_origin(pa.Table.from_batches([batch]), Origin(str(path), "record", record))
+                record += batch.num_rows
 
         return reader.schema, batches()
 
 
 class JsonlSource(FileSource):
-    """One JSON object per line. Keys a line omits are nulls; nested values are rejected."""
+    """One JSON object per line (:mod:`.jsonl`). Keys a line omits are nulls."""
 
     connector = "jsonl"
     missing_required_is_error = False
 
     def _batches(self, path: Path) -> tuple[pa.Schema, Iterator[pa.Table]]:
-        chunks = _line_chunks(path, JSONL_CHUNK_BYTES)
+        reader = JsonLinesReader(path, self.asset)
+        chunks = line_chunks(path, JSONL_CHUNK_BYTES)
         first = next(chunks, None)
         if first is None:
             return pa.schema([]), iter(())
-        table = self._parse(path, *first)
+        table = reader.read(*first)
 
         def batches() -> Iterator[pa.Table]:
             yield table
             for chunk in chunks:
-                yield self._parse(path, *chunk)
+                yield reader.read(*chunk)
 
         return table.schema, batches()
-
-    def _parse(self, path: Path, first_line: int, data: bytes) -> pa.Table:
-        """One chunk of whole lines; a parse error names the file and the line."""
-        # Text-like fields are read as strings explicitly: left to inference, a string field
-        # holding dates would come back as timestamps and lose its original text.
-        text_like = ("string", "date", "timestamp")
-        fields = [pa.field(f.name, pa.string()) for f in self.asset.fields if f.type in text_like]
-        options = pajson.ParseOptions(explicit_schema=pa.schema(fields))
-        try:
-            table = pajson.read_json(io.BytesIO(data), parse_options=options)
-        except pa.ArrowInvalid as exc:
-            raise SourceError(f"{path}: cannot read JSON lines: {_at_line(str(exc), first_line)}") from None
-        for name, type_ in zip(table.column_names, table.schema.types, strict=True):
-            if pa.types.is_nested(type_):
-                raise SourceError(f"{path}: column {name!r} holds nested JSON values ({type_}), not scalars")
-        return table
-
-
-def _line_chunks(path: Path, size: int) -> Iterator[tuple[int, bytes]]:
-    """``(first line number, bytes)`` of whole lines, about ``size`` bytes at a time."""
-    line = 1
-    rest = b""
-    with open(path, "rb") as stream:
-        while True:
-            block = stream.read(size)
-            if not block:
-                break
-            data = rest + block
-            end = data.rfind(b"\n")
-            if end < 0:
-                rest = data
-                continue
-            chunk, rest = data[: end + 1], data[end + 1 :]
-            yield line, chunk
-            line += chunk.count(b"\n")
-    if rest.strip():
-        yield line, rest
-
-
-_ROW = re.compile(r"\bin row (\d+)")
-
-
-def _at_line(message: str, first_line: int) -> str:
-    """Arrow counts rows within the chunk; say the line of the file instead."""
-    return _ROW.sub(lambda m: f"at line {first_line + int(m.group(1))}", message)
 
 
 class ParquetSource(FileSource):
@@ -319,9 +289,11 @@ class ParquetSource(FileSource):
             raise SourceError(f"{path}: cannot read Parquet: {exc}") from None
 
         def batches() -> Iterator[pa.Table]:
+            record = 1
             try:
                 for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
-                    yield pa.Table.from_batches([batch])
+                    yield with_origin(pa.Table.from_batches([batch]), Origin(str(path), "record", record))
+                    record += batch.num_rows
             except errors as exc:
                 raise SourceError(f"{path}: cannot read Parquet: {exc}") from None
 
@@ -332,7 +304,8 @@ class ParquetSource(FileSource):
         columns = []
         for asset_field, column in zip(self.asset.fields, shaped.columns, strict=True):
             columns.append(self._cast(column, asset_field.name, asset_field.type, path))
-        return pa.Table.from_arrays(columns, names=shaped.column_names)
+        names = [f.name for f in self.asset.fields]
+        return pa.Table.from_arrays(columns, names=names).replace_schema_metadata(shaped.schema.metadata)
 
     @staticmethod
     def _cast(column: pa.ChunkedArray, name: str, type_name: str, path: Path) -> pa.ChunkedArray:
