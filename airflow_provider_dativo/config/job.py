@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from airflow_provider_dativo.config.base import StrictModel
-from airflow_provider_dativo.config.limits import MAX_BATCH_BYTES, MAX_TIMEOUT_SECONDS
+from airflow_provider_dativo.config.limits import (
+    MAX_BATCH_BYTES,
+    MAX_LOOKBACK_SECONDS,
+    MAX_LOOKBACK_UNITS,
+    MAX_TIMEOUT_SECONDS,
+)
 from airflow_provider_dativo.config.retry import RetryConfig
 
 FILE_CONNECTORS = ("csv", "jsonl", "parquet")
@@ -38,6 +45,48 @@ class IncrementalSettings(StrictModel):
 
     cursor_field: Annotated[str, Field(min_length=1, description="Asset field that only grows.")]
     start: Any = Field(None, description="Cursor of the very first run; records <= start are skipped.")
+    lookback: Annotated[
+        str | int | float | None,
+        Field(
+            description="Window re-read below the committed cursor for late-arriving records: an ISO 8601 "
+            "duration ('PT2H', 'P1D') for timestamp and date cursors, a number of cursor units for numeric "
+            "ones. Records already in the table are skipped; with merge_keys, changed ones are merged by key."
+        ),
+    ] = None
+
+    @field_validator("lookback", mode="before")
+    @classmethod
+    def _lookback(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            parse_duration(value)
+            return value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or not 0 <= value <= MAX_LOOKBACK_UNITS
+        ):
+            raise ValueError(f"a lookback is a number from 0 to {MAX_LOOKBACK_UNITS} or an ISO 8601 duration")
+        return value
+
+
+def parse_duration(text: str) -> timedelta:
+    """An ISO 8601 duration (``PT2H``, ``P1DT30M``) of at most :data:`MAX_LOOKBACK_SECONDS`,
+    parsed by pydantic's ``timedelta`` validator."""
+    if not text.upper().startswith("P"):
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as 'PT2H' or 'P1D'")
+    try:
+        duration = _DURATION.validate_python(text)
+    except ValidationError:
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as 'PT2H' or 'P1D'") from None
+    if duration < timedelta(0) or duration.total_seconds() > MAX_LOOKBACK_SECONDS:
+        raise ValueError(f"a lookback duration is from 0 to {MAX_LOOKBACK_SECONDS} seconds, not {text!r}")
+    return duration
+
+
+_DURATION = TypeAdapter(timedelta)
 
 
 class FileSourceSettings(StrictModel):

@@ -44,3 +44,9 @@ MAX_BATCH_BYTES = 1 << 30
 MAX_FRESHNESS_MINUTES = 366 * DAY_SECONDS // 60
 """Longest freshness promise (a year and a day): a deadline beyond it is no promise, and a value
 near ``timedelta``'s limit would overflow when Airflow adds it to the queued time."""
+
+MAX_LOOKBACK_SECONDS = 10 * YEAR_SECONDS
+"""Longest ``source.incremental.lookback`` duration."""
+
+MAX_LOOKBACK_UNITS = 1e15
+"""Largest numeric ``source.incremental.lookback`` (cursor units): within a double's exact integers."""

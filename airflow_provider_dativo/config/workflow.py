@@ -17,10 +17,12 @@ from airflow_provider_dativo.config.job import TENANT_ID
 from airflow_provider_dativo.config.limits import MAX_BACKOFF_MULTIPLIER, MAX_RETRIES, MAX_RETRY_DELAY_SECONDS
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.config.runner import DagId, TaskId
-from airflow_provider_dativo.outcomes import EXIT_FAILURE
+from airflow_provider_dativo.outcomes import EXIT_FAILURE, EXIT_PARTIAL
 
-RETRYABLE_EXIT_CODES = [EXIT_FAILURE]
-"""A failed workflow task counts as exit code 2; exit code 1 (partial) is a success."""
+RETRYABLE_EXIT_CODES = [EXIT_PARTIAL, EXIT_FAILURE]
+"""A failed workflow task counts as exit code 2. Exit code 1 only fails a task when a
+``dativo_ingest`` run was partial with a try left and committed nothing so that the retry reads
+the source again (the last try commits a partial load and succeeds)."""
 
 
 def _json_value(value: Any, where: str) -> Any:

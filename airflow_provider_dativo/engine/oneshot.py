@@ -7,7 +7,9 @@ same moments with the same delays whichever engine runs it, and neither retries 
 no retry can fix (``JobResult.retryable``: an invalid job, asset or secret).
 
 Every try reuses the same ``run_id``: the engine records it with the Iceberg commit, which is
-what lets a retry recognise a commit an earlier try already made.
+what lets a retry recognise a commit an earlier try already made. So that a retry of a partial
+run can help, every try but the last commits nothing when its outcome is partial and exit code
+1 is retryable (:mod:`.partial_retry`): the retry reads the source again.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from tenacity.wait import wait_base
 from airflow_provider_dativo.config.loader import ResolvedJob
 from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.engine.events import EventEmitter
+from airflow_provider_dativo.engine.partial_retry import NO_RETRY, PartialRetry
 from airflow_provider_dativo.engine.run import JobResult, run_job
-from airflow_provider_dativo.outcomes import EXIT_SUCCESS
+from airflow_provider_dativo.outcomes import EXIT_PARTIAL, EXIT_SUCCESS
 
 RETRY_COUNT_KEY = "retry_count"
 """Metric added after the contract's keys: how many retries the run needed."""
@@ -50,6 +53,8 @@ def retry_decision(retry_config: RetryConfig, result: JobResult) -> tuple[bool, 
         return False, "the job succeeded"
     if not result.retryable:
         return False, f"{result.error_type} cannot be fixed by a retry"
+    if result.deferred:
+        return True, "the partial run committed nothing so that a retry reads the source again"
     return retry_config.is_retryable(result.exit_code, result.error or "")
 
 
@@ -70,12 +75,23 @@ def run_with_retries(
     once. The result's metrics gain ``retry_count``. ``sleep`` exists so tests need not wait.
     """
 
-    def one_try() -> JobResult:
-        return run_job(job, job_name=job_name, run_id=run_id, emitter=emitter, dativo_home=dativo_home)
-
     config = job.retry_config
+
+    def one_try(partial_retry: PartialRetry = NO_RETRY) -> JobResult:
+        return run_job(
+            job,
+            job_name=job_name,
+            run_id=run_id,
+            emitter=emitter,
+            dativo_home=dativo_home,
+            partial_retry=partial_retry,
+        )
+
     if config is None:
         return _with_retry_count(one_try(), 0)
+
+    def partial_retryable(error_text: str) -> tuple[bool, str]:
+        return config.is_retryable(EXIT_PARTIAL, error_text)
 
     def announce_retry(retry_state: RetryCallState) -> None:
         """Emit ``retry_attempt`` before tenacity sleeps, so logs show the wait as it starts."""
@@ -109,7 +125,7 @@ def run_with_retries(
     def counted_try() -> JobResult:
         nonlocal tries
         tries += 1
-        return one_try()
+        return one_try(PartialRetry(tries, config.max_retries + 1, partial_retryable))
 
     result = retrying(counted_try)
     return _with_retry_count(result, tries - 1)

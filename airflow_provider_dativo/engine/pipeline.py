@@ -4,8 +4,9 @@ Every source yields asset-shaped record batches of bounded size (:mod:`.sources`
 goes through the stages in order:
 
 1. **cursor selection** (incremental jobs, :class:`~.checks.incremental.CursorSelection`): the
-   records beyond the committed cursor, compared row by row, so per batch is the same as for
-   the whole input; the stage keeps the greatest cursor it let through;
+   records not loaded yet (at or beyond the committed cursor, less the boundary records the
+   last commit recorded), compared row by row, so per batch is the same as for the whole
+   input; the stage keeps the greatest cursor it let through and its boundary;
 2. **validation** (:mod:`.checks.validation`): typed records and a failure mask per rule (the
    type failures a source noted on the batch included, :mod:`.batch_notes`); counts per rule
    add up in a :class:`Tally`, with where the first invalid record is (file, line or record,
@@ -68,7 +69,8 @@ class Tally:
     total: int = 0
     """Records selected (all of them, or for an incremental job those beyond the cursor)."""
     skipped: int = 0
-    """Records at or before the committed cursor: loaded by an earlier run."""
+    """Records an earlier run loaded: before the committed cursor, or at it and recorded in
+    its boundary (or at or before ``start``)."""
     invalid: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     first_invalid: FirstInvalid | None = None
@@ -165,7 +167,7 @@ class Pipeline:
         raw, source_failures = batch_notes.split(raw)
         report = validate(raw, self.asset, source_failures)
         if self.cursor is not None:
-            self.cursor.check(report)
+            self.cursor.check(report, raw)
         tally.total += raw.num_rows
         invalid = report.invalid
         tally.invalid += invalid

@@ -14,9 +14,11 @@ A run has three steps:
    of the write mode, whose data files are written as the source is read;
 3. **decide** (:meth:`_JobRun.decide`), one explicit step once the input is consumed: strict
    mode with an invalid record, or merge keys that are not usable, commits nothing and the
-   sink's files are deleted; otherwise the rejected records go to the quarantine table, then
-   the records, the run id and the cursor are committed to the target in one commit, so a
-   retry of the same run id recognises it and writes nothing (``already_committed``).
+   sink's files are deleted; so does a partial run that a retry may still do better
+   (:mod:`.partial_retry`); otherwise the rejected records go to the quarantine table, then
+   the records, the run id and the cursor with its boundary are committed to the target in one
+   commit, so a retry of the same run id recognises it and writes nothing
+   (``already_committed``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ import pyarrow as pa
 from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.config.loader import ResolvedJob, load_asset
-from airflow_provider_dativo.engine.checks.incremental import CursorSelection, cursor_spec
+from airflow_provider_dativo.engine.checks.boundary import Boundary
+from airflow_provider_dativo.engine.checks.incremental import (
+    CursorProgress,
+    CursorSelection,
+    cursor_spec,
+    window_start,
+)
 from airflow_provider_dativo.engine.checks.keys import MergeKeyCheck
 from airflow_provider_dativo.engine.errors import ConfigError, JobFailed, ValidationFailed
 from airflow_provider_dativo.engine.events import EventEmitter
@@ -41,7 +49,9 @@ from airflow_provider_dativo.engine.iceberg.quarantine import quarantine_table_n
 from airflow_provider_dativo.engine.iceberg.schema import iceberg_schema
 from airflow_provider_dativo.engine.iceberg.sinks import Sink, sink_for
 from airflow_provider_dativo.engine.iceberg.state import (
-    committed_cursor_value,
+    StagedCursor,
+    committed_record_ids,
+    committed_state,
     encode_cursor,
     find_run,
     run_status,
@@ -51,6 +61,7 @@ from airflow_provider_dativo.engine.iceberg.state import (
 from airflow_provider_dativo.engine.iceberg.tables import WriteResult, is_staged
 from airflow_provider_dativo.engine.iceberg.target import TargetTable
 from airflow_provider_dativo.engine.metrics import RunMetrics
+from airflow_provider_dativo.engine.partial_retry import NO_RETRY, PartialRetry
 from airflow_provider_dativo.engine.pipeline import Loaded, Pipeline, Tally
 from airflow_provider_dativo.engine.secrets.redaction import redact_logs
 from airflow_provider_dativo.engine.secrets.setup import SecretsLoader, prepare_secrets
@@ -83,6 +94,8 @@ class JobResult:
     one happens is for the job's ``retry_config`` to say."""
     hopeless: str | None = None
     """When not retryable: why, for the orchestrator's message (``{job_name}`` to fill in)."""
+    deferred: bool = False
+    """A partial run that committed nothing so that a retry reads the source again."""
 
     def why_hopeless(self, job_name: str) -> str:
         """Why no retry can help, for the message of a task failed at once."""
@@ -99,6 +112,7 @@ class _Outcome:
     """Said in ``job_finished`` when the run succeeded in an unusual way (e.g. already committed)."""
     retryable: bool = True
     hopeless: str | None = None
+    deferred: bool = False
 
 
 def run_job(
@@ -109,15 +123,17 @@ def run_job(
     emitter: EventEmitter | None = None,
     dativo_home: str | None = None,
     secrets_loader: SecretsLoader | None = None,
+    partial_retry: PartialRetry = NO_RETRY,
 ) -> JobResult:
     """Read, validate and write ``job``; every failure becomes exit code 2 and a ``job_error`` event.
 
     ``secrets_loader`` reads the tenant's secrets (default: the tenant's secret files; the
     Airflow operator adds Airflow connections). Once they are loaded, every event, log record
-    and error text is masked when the job sets ``logging.redaction``.
+    and error text is masked when the job sets ``logging.redaction``. ``partial_retry`` says
+    whether a partial outcome commits now or is left to a retry (default: committed).
     """
     with trace_job_execution(job_name, job.tenant_id, job.config.source_connector) as span:
-        result = _run_job(job, job_name, run_id, emitter, dativo_home, secrets_loader)
+        result = _run_job(job, job_name, run_id, emitter, dativo_home, secrets_loader, partial_retry)
         span.set_attributes(
             {"run_id": run_id, "exit_code": result.exit_code, "status": result.metrics.get("status")}
         )
@@ -133,6 +149,7 @@ def _run_job(
     emitter: EventEmitter | None,
     dativo_home: str | None,
     secrets_loader: SecretsLoader | None,
+    partial_retry: PartialRetry,
 ) -> JobResult:
     started = time.monotonic()
     emitter = emitter or EventEmitter(job_name=job_name, tenant_id=job.tenant_id, run_id=run_id)
@@ -164,7 +181,7 @@ def _run_job(
         with redact_logs(emitter.redactor):  # library log records are masked too
             job = with_connector_defaults(job)  # a recipe's default may reference a secret
             job, _ = prepare_secrets(job, emitter, loader=secrets_loader)
-            outcome = _JobRun(job, job_name, run_id, emitter, metrics, dativo_home).execute()
+            outcome = _JobRun(job, job_name, run_id, emitter, metrics, dativo_home, partial_retry).execute()
     except JobFailed as exc:
         outcome = _Outcome(
             EXIT_FAILURE,
@@ -213,6 +230,7 @@ def _run_job(
         error_type=outcome.error_type,
         retryable=outcome.retryable,
         hopeless=outcome.hopeless,
+        deferred=outcome.deferred,
     )
 
 
@@ -240,7 +258,9 @@ class _JobRun:
         emitter: EventEmitter,
         metrics: RunMetrics,
         dativo_home: str | None,
+        partial_retry: PartialRetry = NO_RETRY,
     ) -> None:
+        self.partial_retry = partial_retry
         self.job = job
         self.job_name = job_name
         self.run_id = run_id
@@ -282,7 +302,7 @@ class _JobRun:
                     run_id=self.run_id,
                     job_name=self.job_name,
                 )
-                loaded = pipeline.run(source.batches(selection.after if selection is not None else None))
+                loaded = pipeline.run(source.batches(selection.lower if selection is not None else None))
                 self._record_tally(loaded.tally)
                 span.set_attributes(
                     {"records_valid": loaded.tally.valid, "records_invalid": loaded.tally.invalid}
@@ -313,10 +333,13 @@ class _JobRun:
         return table
 
     def _cursor_selection(self, table: Table) -> CursorSelection | None:
-        """The cursor stage of an incremental job: beyond the committed cursor, else ``start``."""
+        """The cursor stage of an incremental job: at or beyond the committed cursor, less the
+        records committed at it (and within the lookback window, less those in the table);
+        beyond ``start`` on the first run."""
         if self.cursor is None:
             return None
-        committed = None if is_staged(table) else committed_cursor_value(table, self.cursor)
+        state = None if is_staged(table) else committed_state(table, self.cursor)
+        committed = state.value if state is not None else None
         self.metrics.extra.update(
             {
                 "cursor_field": self.cursor.name,
@@ -324,7 +347,29 @@ class _JobRun:
                 "cursor_after": _json_value(committed),
             }
         )
-        return CursorSelection(self.cursor, committed if committed is not None else self.cursor.start)
+        if state is None:
+            return CursorSelection(self.cursor, self.cursor.start)
+        by = self.cursor.identity.by if self.cursor.identity else "content"
+        boundary = state.boundary
+        if boundary is None or boundary.ids is None:
+            # beyond the bound, or committed by a version that recorded no boundary: the table's
+            # records at the cursor value say what was loaded
+            ids = committed_record_ids(table, self.cursor, state.value, state.value)
+            count = boundary.count if boundary is not None else len(ids)
+            boundary = Boundary(by, None, count)
+        else:
+            ids = set(boundary.ids)
+        low = window_start(state.value, self.cursor.lookback)
+        if self.cursor.lookback is not None:
+            ids |= committed_record_ids(table, self.cursor, low, state.value)
+        progress = CursorProgress(
+            state.value,
+            Boundary(boundary.by, None if boundary.ids is None else set(boundary.ids), boundary.count),
+            base_snapshot_id=state.snapshot_id,
+        )
+        return CursorSelection(
+            self.cursor, state.value, inclusive=True, low=low, known=ids, progress=progress
+        )
 
     def _merge_key_check(self) -> MergeKeyCheck | None:
         if self.mode != "merge":
@@ -349,35 +394,60 @@ class _JobRun:
         """Commit or not, once the input is consumed: the one place that decides.
 
         Refused (the sink's files deleted, nothing committed anywhere): strict mode with an
-        invalid record (:class:`ValidationFailed`), merge keys that are null or not unique.
+        invalid record (:class:`ValidationFailed`), merge keys that are null or not unique, and
+        a partial outcome that a retry may still do better (:meth:`_defer_partial`).
         Otherwise the rejected records are quarantined first, then the target commit lands
-        the records, the run's properties and the cursor together.
+        the records, the run's properties and the cursor with its boundary together.
         """
         tally = loaded.tally
         try:
             problem = _validation_problem(self.job, tally)  # strict: raises
             if merge_keys is not None:
                 merge_keys.verify()
+            if problem and self._defer_partial(problem):
+                sink.discard()
+                return _Outcome(
+                    EXIT_PARTIAL,
+                    PARTIAL,
+                    f"{problem}; nothing committed: {self.metrics.extra['commit_decision']}",
+                    ValidationFailed.error_type,
+                    deferred=True,
+                )
             if problem and loaded.rejected is not None:
                 problem += self._quarantine(loaded.rejected)
         except BaseException:
             sink.discard()
             raise
         status = PARTIAL if tally.invalid else SUCCESS
-        top = selection.top if selection is not None else None
         # deletes the data files itself when they did not land (unless they still might)
         outcome = sink.commit(
             self.target.catalog,
             run_id=self.run_id,
-            top=top,
-            properties=lambda cursor_value: snapshot_properties(
-                self.run_id, self.job_name, status=status, cursor=self.cursor, cursor_value=cursor_value
+            top=selection.progress if selection is not None else None,
+            properties=lambda staged: snapshot_properties(
+                self.run_id, self.job_name, status=status, cursor=self.cursor, staged=staged
             ),
         )
         self._record_commit(outcome, sink.staged_cursor)
         if problem:
             return _Outcome(EXIT_PARTIAL, PARTIAL, problem, ValidationFailed.error_type)
         return _Outcome(EXIT_SUCCESS, SUCCESS)
+
+    def _defer_partial(self, problem: str) -> bool:
+        """Whether this partial run leaves the load to a retry (see :mod:`.partial_retry`);
+        announced in a ``commit_decision`` event either way."""
+        commit, why = self.partial_retry.decide(problem)
+        self.metrics.extra["commit_decision"] = why
+        self.emitter.emit(
+            "commit_decision",
+            level="INFO" if commit else "WARNING",
+            message=f"partial run: {why}",
+            commit=commit,
+            try_number=self.partial_retry.try_number,
+            tries=self.partial_retry.tries,
+            reason=why,
+        )
+        return not commit
 
     def _quarantine(self, rejected: pa.Table) -> str:
         """Append ``rejected`` to ``<table>__rejected``; returns the note for the message."""
@@ -396,7 +466,7 @@ class _JobRun:
         self.metrics.extra["quarantine_table"] = quarantine_id
         return f"; rejected records kept in {quarantine_id}"
 
-    def _record_commit(self, outcome: CommitOutcome, staged_cursor: pa.Scalar | None) -> None:
+    def _record_commit(self, outcome: CommitOutcome, staged_cursor: StagedCursor | None) -> None:
         """Metrics and state mirror of a commit; an earlier try's commit stops the run."""
         if outcome.already_committed:
             raise _AlreadyCommitted(outcome.snapshot_id, outcome.run_status)
@@ -406,7 +476,7 @@ class _JobRun:
         self.metrics.extra["snapshot_id"] = written.snapshot_id
         self.metrics.extra["commit_attempts"] = outcome.attempts
         if self.cursor is not None and staged_cursor is not None and outcome.snapshots:
-            self.metrics.extra["cursor_after"] = _json_value(staged_cursor)
+            self.metrics.extra["cursor_after"] = _json_value(staged_cursor.value)
             self._mirror_state(written.snapshot_id)
 
     def already_committed(self, snapshot_id: int | None, status: str) -> _Outcome:

@@ -12,7 +12,6 @@ the exception text and the metrics pushed to XCom.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_dativo.config.loader import ResolvedJob
     from airflow_provider_dativo.engine.events import EventEmitter
+    from airflow_provider_dativo.engine.partial_retry import PartialRetry
     from airflow_provider_dativo.engine.run import JobResult
 
 
@@ -35,7 +35,8 @@ class DativoIngestOperator(BaseOperator):
 
     Exit code 0 succeeds with status ``success``. Exit code 1 (warn mode dropped records)
     succeeds with status ``partial``, unless the task's retry policy treats 1 as retryable
-    and tries remain, in which case the task fails so Airflow retries it. Exit code 2 fails
+    and tries remain: then the run commits nothing and the task fails so that Airflow retries
+    it and the retry reads the source again; the last try commits the partial load. Exit code 2 fails
     the task with :class:`~airflow_provider_dativo.exceptions.DativoJobError`, whose
     ``exit_code`` the retry policy decides on. An invalid job or asset file, or a connector
     this version cannot run, fails at once without retries, since retrying cannot fix it.
@@ -88,7 +89,7 @@ class DativoIngestOperator(BaseOperator):
         job_name = self.job_name or self.dag_id
         run_id = f"{self.dag_id}/{context['run_id']}/{self.task_id}"
         emitter = EventEmitter(job_name=job_name, tenant_id=job.tenant_id, run_id=run_id)
-        result = self._run(job, job_name, run_id, emitter)
+        result = self._run(job, job_name, run_id, emitter, self._partial_retry(context))
         # The events are already masked; what leaves the task (XCom, exception, log) is masked here.
         metrics = emitter.redactor.redact(result.metrics)
         error = emitter.redact_text(result.error) if result.error else None
@@ -99,14 +100,16 @@ class DativoIngestOperator(BaseOperator):
         if not result.retryable:
             # An invalid job, asset or secret, a connector without engine: no retry can help.
             raise AirflowFailException(f"{result.why_hopeless(job_name)}: {error}")
-        if result.exit_code == EXIT_PARTIAL and not self._should_retry_partial(context, error or ""):
+        if result.exit_code == EXIT_PARTIAL and not result.deferred:
             self.log.warning("dativo job %s was partial: %s", job_name, error)
             return metrics
         raise DativoJobError(
             error or f"dativo job {job_name} failed", exit_code=result.exit_code, metrics=metrics
         )
 
-    def _run(self, job: ResolvedJob, job_name: str, run_id: str, emitter: EventEmitter) -> JobResult:
+    def _run(
+        self, job: ResolvedJob, job_name: str, run_id: str, emitter: EventEmitter, partial_retry: PartialRetry
+    ) -> JobResult:
         """Run the job with secrets from the tenant's files and Airflow connections."""
         from airflow_provider_dativo.engine.run import run_job
         from airflow_provider_dativo.hooks.dativo import airflow_secrets_loader
@@ -118,21 +121,21 @@ class DativoIngestOperator(BaseOperator):
             emitter=emitter,
             dativo_home=self.dativo_home,
             secrets_loader=airflow_secrets_loader,
+            partial_retry=partial_retry,
         )
 
-    def _should_retry_partial(self, context: Context, error_text: str) -> bool:
-        """Fail a partial run only when the retry policy would retry it and a try is left."""
+    def _partial_retry(self, context: Context) -> PartialRetry:
+        """This try's place among the task's tries and whether its retry policy retries exit
+        code 1: a partial run commits only when no retry would follow. Without a
+        ``DativoRetryPolicy`` exit code 1 is a success, so a partial run commits at once."""
+        from airflow_provider_dativo.engine.partial_retry import NO_RETRY, PartialRetry
         from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 
         policy = self.retry_policy
         if not isinstance(policy, DativoRetryPolicy):
-            return False
-        retryable, _ = policy.retry_config.is_retryable(EXIT_PARTIAL, error_text)
+            return NO_RETRY
+        config = policy.retry_config
         ti = context.get("ti")
         try_number = getattr(ti, "try_number", 1) or 1
-        tries_left = try_number <= (self.retries or 0)
-        if retryable and not tries_left:
-            logging.getLogger(__name__).warning(
-                "exit code 1 is retryable but no try is left: keeping the partial load"
-            )
-        return retryable and tries_left
+        tries = min(self.retries or 0, config.max_retries) + 1
+        return PartialRetry(try_number, tries, lambda text: config.is_retryable(EXIT_PARTIAL, text))

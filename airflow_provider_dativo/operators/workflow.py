@@ -85,6 +85,7 @@ class DativoWorkflowOperator(BaseOperator):
             app_root=resolve_app_root(self.app_root),
             orchestrator="airflow",
             secrets_loader=airflow_secrets_loader,
+            tries=(self.retries or 0) + 1,
         )
         try:
             return run_workflow_task(self.workflow_ref, self.workflow_modules, params, run_context)

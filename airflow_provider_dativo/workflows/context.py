@@ -34,6 +34,9 @@ class WorkflowContext:
     """How ``dativo_ingest`` loads a job's secrets: ``None`` reads the tenant's files; the Airflow
     operator passes the loader that adds Airflow connections
     (:func:`airflow_provider_dativo.hooks.dativo.airflow_secrets_loader`)."""
+    tries: int = 1
+    """Tries the task has in all (its retries + 1): ``dativo_ingest`` leaves a partial load to
+    a retry while this try is not the last."""
 
     @property
     def job_run_id(self) -> str:

@@ -198,6 +198,7 @@ class WorkflowRunner:
                 app_root=workflow.app_root,
                 orchestrator="cli",
                 event_stream=self.event_stream,
+                tries=tries,
             )
             return run_workflow_task(task.workflow_ref, workflow.modules, params, context)
 

@@ -140,3 +140,40 @@ def test_partial_retried_until_used_up_exits_1(tmp_path: Path) -> None:
     assert retry["exit_code"] == 1 and "validation failed (warn)" in retry["error"]
     assert [e["event_type"] for e in events].count("job_started") == 2
     assert events[-1]["event_type"] == "job_finished" and events[-1]["status"] == "partial"
+
+
+def test_partial_repaired_during_the_back_off_exits_0_with_every_row_once(tmp_path: Path) -> None:
+    """Issue 16, tried case 2, as a user runs it: the first try commits nothing, the source is
+    fixed while ``dativo run`` waits, the retry loads every row once."""
+    config = {**RETRY_NOW, "initial_delay_seconds": 3, "max_delay_seconds": 3, "retryable_exit_codes": [1]}
+    job = write_job(tmp_path, config, validation={"mode": "warn"})
+    write_data(tmp_path, "1,a@example.com", ",missing-id@example.com")
+    exe = shutil.which("dativo") or str(Path(sys.executable).parent / "dativo")
+    env = {**os.environ, "DATIVO_HOME": str(tmp_path / "home")}
+    child = subprocess.Popen(
+        [exe, "run", "--config", str(job)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    lines = []
+    assert child.stdout is not None
+    for line in child.stdout:
+        lines.append(line)
+        if '"event_type": "retry_attempt"' in line:
+            write_data(tmp_path, "1,a@example.com", "2,fixed@example.com")
+    assert child.wait(timeout=120) == 0, "".join(lines)[-2000:]
+    events = [json.loads(line) for line in lines]
+    decision = next(e for e in events if e["event_type"] == "commit_decision")
+    assert decision["commit"] is False and decision["try_number"] == 1 and decision["tries"] == 3
+    assert events[-1]["event_type"] == "job_finished" and events[-1]["status"] == "success"
+    complete = [e for e in events if e["event_type"] == "metrics_complete"][-1]
+    assert complete["records_valid"] == 2 and "records_quarantined" not in complete
+
+    from tests.support.workspace import embedded_catalog
+
+    catalog = embedded_catalog(tmp_path / "home")
+    rows = catalog.load_table("acme.orders").scan().to_arrow().to_pylist()
+    assert sorted(r["order_id"] for r in rows) == [1, 2]
+    assert not catalog.table_exists("acme.orders__rejected")

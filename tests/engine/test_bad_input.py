@@ -3,11 +3,6 @@ loads every record exactly once."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +11,7 @@ import pytest
 
 from airflow_provider_dativo.engine.iceberg.orphans import remove_orphan_files
 from tests.support.examples import REPO
-from tests.support.faults import faulty_catalog
+from tests.support.faults import faulty_catalog, kill_9_at_commit
 from tests.support.iceberg_checks import cursor_of, orphan_files
 
 FIELDS: list[dict[str, Any]] = [
@@ -96,26 +91,7 @@ def test_kill_9_in_the_middle_of_a_write_changes_nothing(loaded, tmp_path) -> No
     marker = tmp_path / "data-files-written"
     slow = faulty_catalog(ws.home, "SlowCommitCatalog", marker=marker, sleep=120)
     job = ws.job(name="slow", source=SOURCE, catalog=slow)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    child = subprocess.Popen(
-        [sys.executable, "-c", RUN_IN_CHILD, str(job.path), "airflow-try", str(ws.home)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
-            assert time.monotonic() < deadline, "the child never reached its commit"
-            time.sleep(0.05)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait(timeout=30)
-        if child.stderr:
-            child.stderr.close()
-    assert child.returncode == -signal.SIGKILL
+    kill_9_at_commit(job.path, "airflow-try", ws.home, marker, REPO)
 
     _unchanged(ws, before)
     table = ws.table()

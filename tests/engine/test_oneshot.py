@@ -228,23 +228,48 @@ def test_success_is_never_retried(ws: Workspace) -> None:
     assert outcome.sleeps == [] and outcome.result.metrics["retry_count"] == 0
 
 
-def test_partial_is_retried_when_1_is_retryable_and_the_last_try_decides(ws: Workspace) -> None:
+def test_partial_repaired_during_the_back_off_ends_with_every_row_once_and_nothing_quarantined(
+    ws: Workspace,
+) -> None:
+    """Issue 16, tried case 2: a warn-mode run that dropped a record, with exit code 1 retryable.
+    The first try commits nothing; the source is fixed during the back-off; the retry loads it."""
     ws.csv("orders.csv", GOOD, BAD_STATUS)
     config = {**RETRY_ON_2, "max_retries": 1, "retryable_exit_codes": [1, 2]}
     job = job_with_retries(ws, config, validation="warn")
+    fixed = BAD_STATUS.replace(",lost,", ",paid,")
 
-    outcome = run(ws, job, on_sleep=lambda n: ws.csv("orders.csv", GOOD))
+    outcome = run(ws, job, on_sleep=lambda n: ws.csv("orders.csv", GOOD, fixed))
 
     (event,) = outcome.retry_events()
     assert event["exit_code"] == 1 and "validation failed (warn)" in event["error"]
-    # The first try committed its valid record under this run id. The retry recognises that
-    # commit (exactly once) and reports the partial load the table holds instead of loading
-    # the valid record a second time.
-    assert outcome.result.exit_code == 1
-    assert outcome.result.metrics["status"] == "partial"
-    assert outcome.result.metrics["already_committed"] is True
+    assert "nothing committed" in event["error"]
+    decisions = [e for e in outcome.events if e["event_type"] == "commit_decision"]
+    assert [(d["commit"], d["try_number"], d["tries"]) for d in decisions] == [(False, 1, 2)]
+    assert "try 1 of 2 is not the last" in decisions[0]["reason"]
+    assert outcome.result.exit_code == 0 and outcome.result.metrics["status"] == "success"
+    assert outcome.result.metrics["already_committed"] is False
     assert outcome.result.metrics["retry_count"] == 1
+    assert [r["order_id"] for r in ws.rows()] == [1, 2]
+    assert not ws.catalog().table_exists("acme.orders__rejected")
+    assert len(ws.table().metadata.snapshots) == 1
+
+
+def test_partial_that_stays_partial_commits_once_on_its_last_try(ws: Workspace) -> None:
+    ws.csv("orders.csv", GOOD, BAD_STATUS)
+    config = {**RETRY_ON_2, "max_retries": 2, "retryable_exit_codes": [1, 2]}
+    job = job_with_retries(ws, config, validation="warn")
+
+    outcome = run(ws, job)
+
+    assert outcome.sleeps == [10.0, 20.0]
+    decisions = [e for e in outcome.events if e["event_type"] == "commit_decision"]
+    assert [(d["commit"], d["try_number"]) for d in decisions] == [(False, 1), (False, 2), (True, 3)]
+    assert "try 3 of 3 is the last: it commits the partial load" in decisions[-1]["reason"]
+    assert outcome.result.exit_code == 1 and outcome.result.metrics["status"] == "partial"
+    assert outcome.result.metrics["already_committed"] is False
     assert [r["order_id"] for r in ws.rows()] == [1]
+    assert [r["order_id"] for r in ws.rows("acme.orders__rejected")] == ["2"]
+    assert len(ws.table().metadata.snapshots) == 1
 
 
 def test_partial_kept_when_1_is_not_retryable(ws: Workspace) -> None:

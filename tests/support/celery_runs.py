@@ -134,13 +134,13 @@ def files_under(s3_server, table) -> set[str]:
 def clean_orphans(table) -> int:
     """The orphan clean-up (``dativo maintain --remove-orphans``), with no age guard: no load
     of this table runs any more."""
-    from airflow_provider_dativo.engine.orphans import remove_orphan_files
+    from airflow_provider_dativo.engine.iceberg.orphans import remove_orphan_files
 
     return remove_orphan_files(table, older_than=timedelta(0)).deleted
 
 
 def referenced(table) -> set[str]:
-    from airflow_provider_dativo.engine.orphans import referenced_files
+    from airflow_provider_dativo.engine.iceberg.orphans import referenced_files
 
     return referenced_files(table)
 

@@ -79,14 +79,14 @@ def api_job(
     deployment: Deployment, connector: str, api: Any, asset: str, asset_fields: list[dict[str, Any]], **source
 ):
     """A job of an API connector against a fake server: small pages, no backoff, its secret
-    defined; target settings (``mode``, ``merge_keys``, ``validation``) may be passed too."""
+    defined; target settings (``mode``, ``merge_keys``, ``validation``, ``catalog``) may be passed too."""
     from tests.support.fake_hubspot import TOKEN
     from tests.support.fake_stripe import API_KEY
 
     deployment.asset(asset, asset_fields)
     deployment.secrets(STRIPE_API_KEY=API_KEY, HUBSPOT_ACCESS_TOKEN=TOKEN)
     settings = {"base_url": api.base_url, "page_size": 2, "backoff_seconds": 0, **source}
-    target = {k: settings.pop(k) for k in ("validation", "mode", "merge_keys") if k in settings}
+    target = {k: settings.pop(k) for k in ("validation", "mode", "merge_keys", "catalog") if k in settings}
     table = asset.rsplit("_", 1)[-1]
     return deployment.job(connector, settings, asset=asset, table=table, **target)
 

@@ -128,3 +128,46 @@ def racing_catalog(ws: Any, parties: int) -> dict[str, Any]:
     name = uuid.uuid4().hex
     BARRIERS[name] = threading.Barrier(parties)
     return faulty_catalog(ws.home, "BarrierCatalog", barrier=name, barrier_waits=1)
+
+
+RUN_IN_CHILD = """
+import sys
+from airflow_provider_dativo.config.loader import load_job
+from airflow_provider_dativo.engine.run import run_job
+
+result = run_job(load_job(sys.argv[1]), job_name="orders_job", run_id=sys.argv[2], dativo_home=sys.argv[3])
+sys.exit(result.exit_code)
+"""
+
+
+def kill_9_at_commit(job_path: Path, run_id: str, home: Path, marker: Path, repo: Path) -> str:
+    """Run ``job_path`` (whose catalog is a :class:`SlowCommitCatalog` creating ``marker``) in a
+    child process, and SIGKILL it once its data files are written and it waits to commit.
+    Returns what the child wrote on stderr; fails when the child never reached its commit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", RUN_IN_CHILD, str(job_path), run_id, str(home)],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+            assert time.monotonic() < deadline, "the child never reached its commit"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+        errors = child.stderr.read().decode() if child.stderr else ""
+        if child.stderr:
+            child.stderr.close()
+    assert child.returncode == -signal.SIGKILL, errors
+    return errors

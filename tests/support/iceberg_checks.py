@@ -52,3 +52,14 @@ def cursor_of(table: Table, field: str) -> Any:
         parent = snapshot.parent_snapshot_id
         snapshot = table.snapshot_by_id(parent) if parent is not None else None
     return None
+
+
+def order_ids(home: Path, identifier: str) -> list[int]:
+    """The ``order_id`` values of an embedded catalog's table under ``home``, sorted ([] when
+    the table does not exist)."""
+    from tests.support.workspace import embedded_catalog
+
+    catalog = embedded_catalog(home)
+    if not catalog.table_exists(identifier):
+        return []
+    return sorted(int(r["order_id"]) for r in catalog.load_table(identifier).scan().to_arrow().to_pylist())

@@ -12,7 +12,8 @@ Every commit attempt stages against the table as it is at that moment:
 * schema changes are planned against its current schema (:mod:`.evolution`) and applied in the
   same transaction; files written for another schema are rewritten, one at a time;
 * the records are rebased on the cursor it holds (:func:`.state.rebase_cursor`): what another
-  run loaded meanwhile is left out, again by rewriting the files;
+  run loaded meanwhile (before its cursor, or at it and in its boundary) is left out, again by
+  rewriting the files;
 * then the mode's own operation, every snapshot carrying the run's properties:
 
   - ``append``: one fast append of the files;
@@ -48,19 +49,19 @@ from pyiceberg.schema import Schema
 from pyiceberg.table import FileScanTask, StagedTable, Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 
-from airflow_provider_dativo.engine.checks.incremental import CursorSpec, newer_than
+from airflow_provider_dativo.engine.checks.incremental import CursorProgress, CursorSpec
 from airflow_provider_dativo.engine.errors import WriteError
 from airflow_provider_dativo.engine.iceberg._pyiceberg import read_data_files, write_data_files
 from airflow_provider_dativo.engine.iceberg.commit import CommitOutcome, commit_with_retries, delete_files
 from airflow_provider_dativo.engine.iceberg.creation import CreationUnresolved, create_with_first_load
 from airflow_provider_dativo.engine.iceberg.evolution import apply_changes, changes_for, evolved_metadata
-from airflow_provider_dativo.engine.iceberg.state import rebase_cursor
+from airflow_provider_dativo.engine.iceberg.state import Rebase, StagedCursor, rebase_cursor
 from airflow_provider_dativo.engine.iceberg.tables import conform
 
 FILE_TARGET_BYTES = 128 << 20
 """Arrow bytes of valid records buffered per data file (the Parquet file is several times smaller)."""
 
-Properties = Callable[[pa.Scalar | None], dict[str, str]]
+Properties = Callable[[StagedCursor | None], dict[str, str]]
 """The snapshot properties of the run's commit, given the cursor it moves to (``None``: none)."""
 
 
@@ -122,7 +123,7 @@ class Sink:
         metadata = evolved_metadata(table, changes_for(table, asset_schema, asset_name))
         self.written_schema = metadata.schema()
         self.writer = DataFileWriter(table, metadata)
-        self.staged_cursor: pa.Scalar | None = None
+        self.staged_cursor: StagedCursor | None = None
         """The cursor the last staged commit attempt carries (``None``: the cursor does not move)."""
 
     @property
@@ -142,11 +143,12 @@ class Sink:
         self.writer.discard()
 
     def commit(
-        self, catalog: Catalog, *, run_id: str | None, top: pa.Scalar | None, properties: Properties
+        self, catalog: Catalog, *, run_id: str | None, top: CursorProgress | None, properties: Properties
     ) -> CommitOutcome:
         """Commit every data file in one snapshot group, exactly once per run id; ``top`` is the
-        greatest cursor of the run's records. A staged table is created by this commit, unless
-        another writer created it first: the files then go to that table like to any other."""
+        greatest cursor of the run's records and its boundary. A staged table is created by this
+        commit, unless another writer created it first: the files then go to that table like to
+        any other."""
 
         def stage(current: Table, txn: Transaction) -> bool:
             return self._stage(current, txn, top, properties)
@@ -174,32 +176,34 @@ class Sink:
         outcome.attempts += creation_attempts
         return outcome
 
-    def _stage(self, table: Table, txn: Transaction, top: pa.Scalar | None, properties: Properties) -> bool:
-        leave_out_until, cursor_value = rebase_cursor(table, self.cursor, self.after, top)
-        self.staged_cursor = cursor_value
+    def _stage(
+        self, table: Table, txn: Transaction, top: CursorProgress | None, properties: Properties
+    ) -> bool:
+        rebase = rebase_cursor(table, self.cursor, top)
+        self.staged_cursor = rebase.staged
         apply_changes(txn, changes_for(table, self.asset_schema, self.asset_name))
         schema = txn.table_metadata.schema()
-        if leave_out_until is not None or schema.as_struct() != self.written_schema.as_struct():
-            self._rewrite(table, txn.table_metadata, leave_out_until)
-        if not self.files and cursor_value is None:
+        if rebase.leave_out is not None or schema.as_struct() != self.written_schema.as_struct():
+            self._rewrite(table, txn.table_metadata, rebase)
+        if not self.files and rebase.staged is None:
             return False
-        self.stage_mode(table, txn, properties(cursor_value))
+        self.stage_mode(table, txn, properties(rebase.staged))
         return True
 
     def stage_mode(self, table: Table, txn: Transaction, properties: dict[str, str]) -> None:
         """Stage this mode's snapshots of :attr:`files` in ``txn``."""
         append_files(txn, self.files, properties)
 
-    def _rewrite(self, table: Table, metadata: TableMetadata, after: pa.Scalar | None) -> None:
-        """Rewrite the data files for ``metadata``'s schema, leaving out records at or before
-        ``after``; one file at a time, so memory stays bounded."""
+    def _rewrite(self, table: Table, metadata: TableMetadata, rebase: Rebase) -> None:
+        """Rewrite the data files for ``metadata``'s schema, leaving out the records another
+        run loaded (``rebase``); one file at a time, so memory stays bounded."""
         writer = DataFileWriter(table, metadata)
         try:
             for data_file in self.files:
                 with table.io.new_input(data_file.file_path).open() as stream:
                     records = pq.read_table(stream)
-                if after is not None and self.cursor is not None:
-                    records = newer_than(records, self.cursor, after)
+                if self.cursor is not None:
+                    records = rebase.keep(records, self.cursor)
                 writer.add(records)
                 writer.flush()
         except BaseException:

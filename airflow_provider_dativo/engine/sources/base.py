@@ -39,9 +39,10 @@ class Source(Protocol):
 
     def batches(self, after: pa.Scalar | None) -> Iterator[pa.Table]:
         """Tables of bounded size, one column per asset field in asset order (text or the
-        field's Arrow type); at least one, possibly empty. With ``after`` (the committed cursor,
-        typed) a source may leave out records whose cursor is not beyond it (never records it
-        cannot place: the pipeline selects again)."""
+        field's Arrow type); at least one, possibly empty. With ``after`` (the least cursor the
+        run needs, typed: the committed cursor or the start of the lookback window) a source
+        may leave out records whose cursor is below it, never one at it (the boundary is
+        re-read) nor one it cannot place: the pipeline selects again."""
         ...
 
     def describe(self) -> str:

@@ -63,7 +63,7 @@ class RecordBatchSource:
         return self._redactor.redact_text(text)
 
     def batches(self, after: pa.Scalar | None) -> Iterator[pa.Table]:
-        """Shaped tables of bounded size, beyond ``after`` when pushdown is on."""
+        """Shaped tables of bounded size, at or beyond ``after`` when pushdown is on."""
         produced = False
         for table in self._batches(after if self.pushdown else None):
             produced = True

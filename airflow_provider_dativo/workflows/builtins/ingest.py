@@ -2,9 +2,12 @@
 
 The job runs through the same engine entry point as ``DativoIngestOperator`` and ``dativo
 run`` (:func:`airflow_provider_dativo.engine.run.run_job`), once per task try: the task's
-``retries`` decide retries, not the job's ``retry_config``. Exit code 0 and 1 (partial) return
-the metrics (``status`` says which); exit code 2 fails the task, at once when no retry can help
-(an invalid job or asset, a connector without engine, unreadable secrets).
+``retries`` decide retries, not the job's ``retry_config``. Exit code 0 returns the metrics.
+Exit code 1 (partial) returns them too (``status: partial``) when this try committed the
+partial load; a try that is not the last commits nothing and fails the task with exit code 1,
+so the retry reads the source again (:mod:`airflow_provider_dativo.engine.partial_retry`).
+Exit code 2 fails the task, at once when no retry can help (an invalid job or asset, a
+connector without engine, unreadable secrets).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class IngestParams(StrictModel):
 def dativo_ingest(params: dict[str, Any], context: WorkflowContext) -> dict[str, Any]:
     """Run the job of ``params['config']``; return its ``metrics_complete`` metrics."""
     from airflow_provider_dativo.engine.events import EventEmitter
+    from airflow_provider_dativo.engine.partial_retry import PartialRetry
     from airflow_provider_dativo.engine.run import run_job
 
     settings = own_params(IngestParams, params)
@@ -54,11 +58,17 @@ def dativo_ingest(params: dict[str, Any], context: WorkflowContext) -> dict[str,
         emitter=emitter,
         dativo_home=settings.dativo_home,
         secrets_loader=context.secrets_loader,
+        partial_retry=PartialRetry(context.try_number, context.tries, _task_retries),
     )
     metrics = emitter.redactor.redact(result.metrics)
-    if result.exit_code < EXIT_FAILURE:
+    if result.exit_code < EXIT_FAILURE and not result.deferred:
         return metrics
     error = emitter.redact_text(result.error or f"dativo job {job_name} failed")
     if not result.retryable:
         raise FatalWorkflowError(f"dativo job {job_name} cannot succeed on retry: {error}")
     raise DativoJobError(error, exit_code=result.exit_code, metrics=metrics)
+
+
+def _task_retries(error_text: str) -> tuple[bool, str]:
+    """A workflow task retries any failure while tries remain."""
+    return True, "the task retries a partial run"

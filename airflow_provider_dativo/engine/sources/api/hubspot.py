@@ -19,7 +19,9 @@ field named like a top-level key (``id``, ``createdAt``, ``updatedAt``, ``archiv
 maps a field elsewhere (``created_at: createdAt``). Only the properties the asset reads (plus
 ``properties``) are requested.
 
-Search pages are **keyset** pages: each asks for records modified at or after the last one
+An incremental load starts at the committed cursor itself (``GTE``): the engine skips the
+records the last commit recorded at that instant, so one modified in it but indexed late is
+still loaded. Search pages are **keyset** pages: each asks for records modified at or after the last one
 seen, skipping the ids already emitted at that instant, instead of walking an offset. Records
 edited while the run pages move past the run's upper bound instead of shifting the offsets (an
 offset walk would silently skip records then), and the search API's cap of 10,000 results per
@@ -123,7 +125,7 @@ class HubspotSource(RecordBatchSource):
         where = f"POST {self._path}/search"
         upper = int((time.time() - self.settings.search_lag_seconds) * 1000)
         lower = epoch_of(after, "ms") if after is not None else None
-        operator = "GT"
+        operator = "GTE"
         emitted_at_lower: set[str] = set()
         offset: str | None = None
         while True:

@@ -8,7 +8,9 @@ Wire format (Stripe API reference, "Pagination"): ``GET /v1/<object>?limit=N`` w
 be retried.
 
 Incremental loads filter on ``created`` (seconds since the epoch, set once when the object is
-created): ``created[gt]`` the committed cursor, and ``created[lt]`` the second the run started,
+created): ``created[gte]`` the committed cursor (the engine skips the objects the last commit
+recorded at that second, so one created in it but listed late is still loaded), and
+``created[lt]`` the second the run started,
 so the second still in progress is left for the next run and an object created in it after the
 list call cannot fall behind the cursor. Objects only change after creation, so updates are not
 picked up by incremental runs: use an overwrite load for that.
@@ -72,7 +74,7 @@ class StripeSource(RecordBatchSource):
         if self.settings.incremental is not None:
             params["created[lt]"] = int(time.time())
             if after is not None:
-                params["created[gt]"] = epoch_of(after, "s")
+                params["created[gte]"] = epoch_of(after, "s")
         return params
 
     def _batches(self, after: pa.Scalar | None) -> Iterator[pa.Table]:

@@ -10,9 +10,10 @@ without time zone is read, compared and stored as UTC. A table read selects only
 columns (other columns are never read); a query must return only asset columns. An asset
 column the relation lacks is null when optional and an error when required.
 
-Incremental loads ask the database only for rows whose cursor column is beyond the committed
-cursor (``WHERE cursor > <literal>``, see :mod:`.postgres_sql`); the cursor is committed with
-the data by the engine, so new and updated rows (an ``updated_at`` cursor) are loaded once.
+Incremental loads ask the database only for rows whose cursor column is at or beyond the
+committed cursor (``WHERE cursor >= <literal>``, see :mod:`.sql`); the engine skips the rows
+the last commit recorded at that value, and commits the cursor with the data, so new, late and
+updated rows (an ``updated_at`` cursor) are loaded once.
 
 Errors quote PostgreSQL's message and SQLSTATE, with every credential of the connection
 scrubbed, and end the run with exit code 2; a server that cannot be reached is a

@@ -1,7 +1,10 @@
 """The SQL and the connection string the ``postgres`` connector sends: quoted, never formatted raw.
 
 The read is one ``SELECT`` that the driver wraps in ``COPY (...) TO STDOUT (FORMAT binary)`` and
-streams in record batches. The committed cursor is written into it as a typed SQL literal,
+streams in record batches. The committed cursor (or the start of the lookback window) is
+written into it as a typed SQL literal and compared with ``>=``: an incremental run re-reads
+the rows at the committed value, and the engine skips those the commit recorded (the
+boundary), so a row that shares that value but arrived later is still loaded. The literal is
 not a bound parameter: with parameters the driver cannot use ``COPY`` and materialises the
 whole result in one batch (figures in docs/performance.md), which
 would break the memory bound of streamed loads. Literals are built from the typed Arrow
@@ -91,12 +94,12 @@ def select_sql(
     *,
     text_cursor: bool = False,
 ) -> str:
-    """The read: ``columns`` of the relation, beyond ``after`` on ``cursor`` when given."""
+    """The read: ``columns`` of the relation, at or beyond ``after`` on ``cursor`` when given."""
     select = ", ".join(quote_ident(c) for c in columns)
     sql = f"SELECT {select} FROM {base_relation(settings)} AS {SOURCE_ALIAS}"
     if cursor is not None and after is not None:
         collate = ' COLLATE "C"' if text_cursor else ""
-        sql += f" WHERE {quote_ident(cursor)}{collate} > {literal(after)}"
+        sql += f" WHERE {quote_ident(cursor)}{collate} >= {literal(after)}"
     return sql
 
 

@@ -82,7 +82,8 @@ def test_incremental_searches_beyond_the_cursor_and_merges_updates(deployment, h
     assert second.result.exit_code == 0, second.result.error
     assert second.result.metrics["records_extracted"] == 2
     filters = hubspot.requests[0].body["filterGroups"][0]["filters"]
-    assert {"propertyName": "lastmodifieddate", "operator": "GT", "value": str(M0 + 5000)} in filters
+    # the boundary instant is re-read (issue 16)
+    assert {"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(M0 + 5000)} in filters
     rows = {r["id"]: r for r in deployment.rows("acme.contacts", "id")}
     assert len(rows) == 6 and rows["2"]["email"] == "new2@example.com"
 
@@ -186,3 +187,35 @@ def test_a_cursor_that_is_not_the_last_modified_date_is_refused(deployment, hubs
     assert run.result.exit_code == 2 and run.result.error_type == "ConfigError"
     assert "HubSpot searches on 'lastmodifieddate'" in run.result.error
     assert hubspot.requests == []
+
+
+@pytest.mark.parametrize("merge", [True, False], ids=["merge", "append"])
+def test_a_contact_indexed_late_in_the_committed_millisecond_is_loaded_once(deployment, merge) -> None:
+    """Issue 16: contacts modified in the same millisecond, one of them indexed after the run."""
+    source = incremental() if merge else {"incremental": {"cursor_field": "lastmodifieddate"}}
+    with FakeHubspot({"contacts": [contact(1, M0), contact(2, M0 + 5), contact(3, M0 + 5)]}) as api:
+        job = hubspot_job(deployment, api, **source)
+        assert deployment.run(job).result.exit_code == 0
+        api.objects["contacts"] += [contact(4, M0 + 5), contact(5, M0 + 9)]
+        second = deployment.run(job)
+        assert second.result.exit_code == 0, second.result.error
+        assert second.result.metrics["records_extracted"] == 2
+        assert deployment.run(job).result.metrics["records_extracted"] == 0
+    assert [r["id"] for r in deployment.rows("acme.contacts", "id")] == ["1", "2", "3", "4", "5"]
+
+
+def test_a_failed_commit_between_runs_loses_no_boundary_contact(deployment) -> None:
+    from tests.support.faults import faulty_catalog
+
+    with FakeHubspot({"contacts": [contact(1, M0), contact(2, M0 + 5)]}) as api:
+        assert deployment.run(hubspot_job(deployment, api, **incremental())).result.exit_code == 0
+        api.objects["contacts"] += [contact(3, M0 + 5), contact(4, M0 + 9)]
+        broken = faulty_catalog(
+            deployment.home, "UnknownFailureCatalog", unknown_failures=10, table="contacts"
+        )
+        failed = deployment.run(hubspot_job(deployment, api, **incremental(), catalog=broken))
+        assert failed.result.exit_code == 2
+        assert [r["id"] for r in deployment.rows("acme.contacts", "id")] == ["1", "2"]
+        again = deployment.run(hubspot_job(deployment, api, **incremental()))
+        assert again.result.exit_code == 0, again.result.error
+    assert [r["id"] for r in deployment.rows("acme.contacts", "id")] == ["1", "2", "3", "4"]

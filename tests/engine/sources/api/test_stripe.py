@@ -71,7 +71,7 @@ def test_incremental_asks_for_created_beyond_the_cursor(deployment, stripe) -> N
     assert second.result.exit_code == 0, second.result.error
     assert second.result.metrics["records_extracted"] == 2
     query = list_calls(stripe)[-1].query
-    assert query["created[gt]"] == str(T0 + 5)
+    assert query["created[gte]"] == str(T0 + 5)  # the boundary second is re-read (issue 16)
     assert started <= int(query["created[lt]"]) <= int(time.time())
     assert len(deployment.rows("acme.customers", "id")) == 7
 
@@ -178,3 +178,17 @@ def test_settings_that_cannot_work_are_config_errors(deployment, stripe, source,
     assert run.result.exit_code == 2 and run.result.error_type == "ConfigError"
     assert message in run.result.error
     assert stripe.requests == []  # nothing was asked of the API
+
+
+def test_a_customer_listed_late_in_the_committed_second_is_loaded_once(deployment) -> None:
+    """Issue 16: two customers created in one second; a third created in it shows up later."""
+    with FakeStripe({"customers": [customer(i, T0 + min(i, 2)) for i in range(1, 4)]}) as api:
+        job = stripe_job(deployment, api, incremental={"cursor_field": "created"})
+        assert deployment.run(job).result.exit_code == 0
+        api.objects["customers"] += [customer(4, T0 + 2), customer(5, T0 + 9)]
+        second = deployment.run(job)
+        assert second.result.exit_code == 0, second.result.error
+        assert second.result.metrics["records_extracted"] == 2
+        assert deployment.run(job).result.metrics["records_extracted"] == 0
+    ids = [r["id"] for r in deployment.rows("acme.customers", "id")]
+    assert ids == [f"cus_{i:06d}" for i in range(1, 6)]

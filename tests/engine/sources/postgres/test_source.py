@@ -155,8 +155,9 @@ def test_streamed_incremental_append_asks_the_database_only_for_new_rows(
     second = deployment.run(job)
     metrics = second.result.metrics
     assert second.result.exit_code == 0, second.result.error
-    # The WHERE clause did the selection: the engine saw only the two new rows, skipped none.
-    assert metrics["records_extracted"] == 2 and metrics["records_skipped_by_cursor"] == 0
+    # The WHERE clause did the selection: the engine saw only the two new rows and the row at
+    # the committed cursor (re-read as the boundary, issue 16), which it skipped.
+    assert metrics["records_extracted"] == 2 and metrics["records_skipped_by_cursor"] == 1
     snapshot = deployment.table("acme.shop_orders").current_snapshot()
     properties = snapshot.summary.additional_properties
     # data and cursor land in the same commit
@@ -299,3 +300,84 @@ def test_a_whole_airflow_connection_as_the_dsn(
     assert run.result.metrics["records_valid"] == 3
     loaded = next(e for e in run.events if e["event_type"] == "secrets_loaded")
     assert loaded["sources"]["connections"] == 1
+
+
+# --- the boundary (issue 16): rows that share the committed cursor value ---------------------
+
+LATE_ROWS = """
+    (10, 'j@x.io', 'paid', 1.00, NULL, NULL, '2026-01-03 0:00+00', '2026-01-03 00:00:00+00', 1),
+    (11, 'k@x.io', 'paid', 1.00, NULL, NULL, '2026-01-06 0:00+00', '2026-01-06 00:00:00+00', 1)
+"""
+
+
+@pytest.mark.parametrize(
+    "target", [{}, {"mode": "merge", "merge_keys": ["order_id"]}], ids=["append", "merge"]
+)
+def test_a_row_committed_late_at_the_cursor_value_is_loaded_once(
+    deployment, pg, orders, postgres_server, database, target
+) -> None:
+    incremental = {"incremental": {"cursor_field": "updated_at"}}
+    job = pg_job(deployment, pg, table=orders, source=incremental, **target)
+    postgres_server.psql(  # a second row at the newest value, 2026-01-03
+        f"""INSERT INTO public.{orders} VALUES
+              (9, 'i@x.io', 'paid', 1.00, NULL, NULL, '2026-01-03 0:00+00', '2026-01-03 0:00+00', 1);""",
+        database,
+    )
+    assert deployment.run(job).result.exit_code == 0
+    postgres_server.psql(f"INSERT INTO public.{orders} VALUES {LATE_ROWS};", database)
+    second = deployment.run(job)
+    assert second.result.exit_code == 0, second.result.error
+    # the database sent the rows at and beyond 2026-01-03; the two loaded before were skipped
+    assert second.result.metrics["records_extracted"] == 2
+    assert second.result.metrics["records_skipped_by_cursor"] == 2
+    third = deployment.run(job)
+    assert third.result.metrics["records_extracted"] == 0
+    ids = [r["order_id"] for r in deployment.rows("acme.shop_orders", "order_id")]
+    assert ids == [1, 2, 3, 9, 10, 11]
+
+
+def test_a_rejected_row_at_the_boundary_is_not_rejected_again(
+    deployment, pg, orders, postgres_server, database
+) -> None:
+    job = pg_job(
+        deployment,
+        pg,
+        table=orders,
+        source={"incremental": {"cursor_field": "updated_at"}},
+        validation="warn",
+    )
+    postgres_server.psql(
+        f"""INSERT INTO public.{orders} VALUES
+              (9, 'i@x.io', 'lost', 1.00, NULL, NULL, '2026-01-03 0:00+00', '2026-01-03 0:00+00', 1);""",
+        database,
+    )
+    assert deployment.run(job).result.exit_code == 1
+    postgres_server.psql(f"INSERT INTO public.{orders} VALUES {LATE_ROWS};", database)
+    second = deployment.run(job)
+    assert second.result.exit_code == 0, second.result.error
+    assert second.result.metrics["records_extracted"] == 2
+    ids = [r["order_id"] for r in deployment.rows("acme.shop_orders", "order_id")]
+    assert ids == [1, 2, 3, 10, 11]
+    assert [r["order_id"] for r in deployment.rows("acme.shop_orders__rejected", "order_id")] == ["9"]
+
+
+def test_a_failed_commit_between_runs_loses_no_boundary_row(
+    deployment, pg, orders, postgres_server, database
+) -> None:
+    """An injected fault after the write and before the commit (the commit never lands): the
+    next run loads the late boundary row and the newer one exactly once."""
+    from tests.support.faults import faulty_catalog
+
+    incremental = {"incremental": {"cursor_field": "updated_at"}}
+    assert deployment.run(pg_job(deployment, pg, table=orders, source=incremental)).result.exit_code == 0
+    postgres_server.psql(f"INSERT INTO public.{orders} VALUES {LATE_ROWS};", database)
+    broken = faulty_catalog(
+        deployment.home, "UnknownFailureCatalog", unknown_failures=10, table="shop_orders"
+    )
+    job = pg_job(deployment, pg, table=orders, source=incremental, catalog=broken, name="broken")
+    assert deployment.run(job).result.exit_code == 2
+    assert [r["order_id"] for r in deployment.rows("acme.shop_orders", "order_id")] == [1, 2, 3]
+    again = deployment.run(pg_job(deployment, pg, table=orders, source=incremental))
+    assert again.result.exit_code == 0, again.result.error
+    ids = [r["order_id"] for r in deployment.rows("acme.shop_orders", "order_id")]
+    assert ids == [1, 2, 3, 10, 11]

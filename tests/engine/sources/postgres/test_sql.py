@@ -48,7 +48,7 @@ def test_identifiers_are_quoted_and_text_cursors_compare_bytewise() -> None:
     settings = PostgresSourceSettings(table="sales.Orders")
     sql = select_sql(settings, ["id", 'we"ird'], "code", pa.scalar("b"), text_cursor=True)
     assert sql == (
-        'SELECT "id", "we""ird" FROM "sales"."Orders" AS dativo_source WHERE "code" COLLATE "C" > \'b\''
+        'SELECT "id", "we""ird" FROM "sales"."Orders" AS dativo_source WHERE "code" COLLATE "C" >= \'b\''
     )
     assert quote_ident("a") == '"a"'
 
