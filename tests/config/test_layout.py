@@ -73,8 +73,8 @@ def _job(root: Path, target: str) -> Path:
     job = root / "jobs" / "acme" / "job.yaml"
     job.parent.mkdir(parents=True, exist_ok=True)
     job.write_text(
-        "source_connector: csv\nsource: {path: ../../data/orders.csv}\nasset: orders\ntarget:\n  table: orders\n"
-        + textwrap.indent(textwrap.dedent(target), "  ")
+        "source_connector: csv\nsource: {path: ../../data/orders.csv}\nasset: orders\n"
+        "target:\n  table: orders\n" + textwrap.indent(textwrap.dedent(target), "  ")
     )
     return job
 
@@ -101,7 +101,7 @@ def test_validate_names_unknown_columns_and_unfit_transforms_with_line_and_field
     assert main(["validate", str(job)]) == 2
     lines = capsys.readouterr().out.splitlines()
     expected = [
-        (9, "target.partition_by[0]", "transform day does not apply to column 'amount' of type decimal(10,2)"),
+        (9, "target.partition_by[0]", "transform day does not apply to column 'amount' of type decimal"),
         (10, "target.partition_by[1]", "transform hour does not apply to column 'ship_date' of type date"),
         (11, "target.partition_by[2]", "transform truncate does not apply to column 'gift' of type boolean"),
         (13, "target.partition_by[4]", "column 'customer' is not a field of asset 'orders'"),

@@ -70,7 +70,7 @@ def assert_files_partitioned_and_sorted(table) -> None:
 
 
 def _desc(text: str | None) -> tuple[int, ...]:
-    return tuple(-ord(c) for c in text or "") + (1,)  # descending text, a prefix after longer
+    return (*(-ord(c) for c in text or ""), 1)  # descending text, a prefix after longer
 
 
 def ids(ws) -> list[int]:
@@ -110,8 +110,8 @@ def test_append_writes_one_partition_per_file_with_sorted_rows(ws) -> None:
     assert (None, _bucket(11)) in partitions  # rows without a timestamp have a partition of their own
     assert ids(ws) == list(range(1, 121))
     # a scan of one day prunes the other days' files
-    day_files = list(table.scan(row_filter="ordered_at >= '2024-01-02T00:00:00+00:00' and "
-                                "ordered_at < '2024-01-03T00:00:00+00:00'").plan_files())
+    one_day = "ordered_at >= '2024-01-02T00:00:00+00:00' and ordered_at < '2024-01-03T00:00:00+00:00'"
+    day_files = list(table.scan(row_filter=one_day).plan_files())
     assert 0 < len(day_files) < len(live_files(table))
 
 
@@ -159,7 +159,8 @@ def test_layout_change_is_an_evolution_reported_and_old_files_stay(ws) -> None:
         "sort_by": ["order_id desc nulls last"],
         "identifier_fields": [],
     }
-    assert "partition_by ['day(ordered_at)'] -> ['month(ordered_at)', 'truncate(2, status)']" in event["message"]
+    change = "partition_by ['day(ordered_at)'] -> ['month(ordered_at)', 'truncate(2, status)']"
+    assert change in event["message"]
     table = ws.table()
     assert [str(f.transform) for f in table.spec().fields] == ["month", "truncate[2]"]
     # the evolution landed in the run's commit: one snapshot per run, no extra metadata commit
@@ -234,7 +235,8 @@ def test_unknown_column_and_unfit_transform_fail_the_run_naming_file_line_and_fi
     assert result.exit_code == 2 and result.error_type == "ConfigError"
     path = str(job.path)
     assert f"{path}:" in result.error
-    assert "target.partition_by[0]: 'day(amount)': transform day does not apply to column 'amount'" in result.error
+    unfit = "target.partition_by[0]: 'day(amount)': transform day does not apply to column 'amount'"
+    assert unfit in result.error
     assert "target.partition_by[1]: column 'created' is not a field of asset 'orders'" in result.error
     assert "target.sort_by[0]: column 'nope' is not a field of asset 'orders'" in result.error
     assert not ws.catalog().table_exists("acme.orders")
