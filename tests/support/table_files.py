@@ -11,6 +11,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.table import Table
 
+ORDER_FIELDS: list[dict[str, Any]] = [
+    {"name": "order_id", "type": "long", "required": True},
+    {"name": "status", "type": "string"},
+    {"name": "amount", "type": "decimal(10,2)"},
+    {"name": "ship_date", "type": "date"},
+    {"name": "ordered_at", "type": "timestamp"},
+]
+"""An orders asset with something for every transform: a key, a string, a decimal, a date
+and a timestamp (all but the key may be null)."""
+
 
 @dataclass(frozen=True)
 class LiveFile:

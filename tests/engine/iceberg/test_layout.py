@@ -11,15 +11,9 @@ import pyarrow.compute as pc
 from pyiceberg.transforms import BucketTransform
 
 from tests.support.iceberg_checks import snapshot_properties
+from tests.support.table_files import ORDER_FIELDS as FIELDS
 from tests.support.table_files import live_files
 
-FIELDS: list[dict[str, Any]] = [
-    {"name": "order_id", "type": "long", "required": True},
-    {"name": "status", "type": "string"},
-    {"name": "amount", "type": "decimal(10,2)"},
-    {"name": "ship_date", "type": "date"},
-    {"name": "ordered_at", "type": "timestamp"},
-]
 HEADER = "order_id,status,amount,ship_date,ordered_at"
 PARTITION = ["day(ordered_at)", "bucket(4, order_id)"]
 SORT = ["status desc", "order_id"]

@@ -6,16 +6,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.support.table_files import duckdb_connection, duckdb_rows, live_files
+from tests.support.table_files import ORDER_FIELDS, duckdb_connection, duckdb_rows, live_files
 
-FIELDS = [
-    {"name": "order_id", "type": "long", "required": True},
-    {"name": "status", "type": "string"},
-    {"name": "amount", "type": "decimal(10,2)"},
-    {"name": "ship_date", "type": "date"},
-    {"name": "ordered_at", "type": "timestamp"},
-    {"name": "score", "type": "double"},
-]
+FIELDS = [*ORDER_FIELDS, {"name": "score", "type": "double"}]
 HEADER = "order_id,status,amount,ship_date,ordered_at,score"
 
 
