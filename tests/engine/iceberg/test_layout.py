@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from pyiceberg.transforms import BucketTransform
 
 from tests.support.iceberg_checks import snapshot_properties
@@ -245,3 +246,61 @@ def test_day_partition_values_match_the_written_timestamps(ws) -> None:
     first = datetime(2024, 1, 5, tzinfo=timezone.utc).date()
     assert values == [(first - date(1970, 1, 1)).days, (first - date(1970, 1, 1)).days + 1]
     assert pa.types.is_timestamp(ws.table().scan().to_arrow().schema.field("ordered_at").type)
+
+
+def test_a_merge_key_made_optional_later_stops_being_an_identifier_field(ws) -> None:
+    ws.asset(FIELDS)
+    job = ws.job(mode="merge", merge_keys=["order_id"])
+    ws.csv("orders.csv", *spread(range(1, 5)), header=HEADER)
+    assert ws.run(job, run_id="a").result.exit_code == 0
+    assert ws.table().schema().identifier_field_names() == {"order_id"}
+    ws.asset([{**f, "required": False} for f in FIELDS])  # the asset relaxes the key
+    ws.csv("orders.csv", *spread(range(3, 8)), header=HEADER)
+    run = ws.run(job, run_id="b")
+    assert run.result.exit_code == 0, run.result.error
+    table = ws.table()
+    assert table.schema().identifier_field_names() == set()
+    assert not table.schema().find_field("order_id").required
+    [event] = [e for e in run.events if e["event_type"] == "table_layout_evolved"]
+    assert (event["before"]["identifier_fields"], event["after"]["identifier_fields"]) == (["order_id"], [])
+    assert ids(ws) == list(range(1, 8))
+
+
+def test_partitioned_writes_buffer_one_file_target_in_total_not_one_per_partition(ws, monkeypatch) -> None:
+    """Memory bound: records of many partitions share one buffer, flushed at FILE_TARGET_BYTES
+    into one file per partition it holds."""
+    from airflow_provider_dativo.engine.iceberg import sinks
+
+    ws.asset(FIELDS)
+    ws.csv("orders.csv", *spread(range(1, 3)), header=HEADER)
+    assert ws.run(ws.job(partition_by=["day(ordered_at)"], sort_by=["order_id"])).result.exit_code == 0
+    table = ws.table()
+    monkeypatch.setattr(sinks, "FILE_TARGET_BYTES", 4096)
+    writer = sinks.DataFileWriter(table, table.metadata)
+    arrow = table.schema().as_arrow()
+    batches = 0
+    for start in range(0, 3000, 300):
+        batch = pa.table(
+            {
+                "order_id": pa.array(range(start + 300, start, -1), pa.int64()),
+                "status": pa.array(["paid"] * 300),
+                "amount": pa.array([None] * 300, arrow.field("amount").type),
+                "ship_date": pa.array([None] * 300, pa.date32()),
+                "ordered_at": pa.array(
+                    [datetime(2024, 2, 1 + i % 28, tzinfo=timezone.utc) for i in range(300)],
+                    arrow.field("ordered_at").type,
+                ),
+            }
+        )
+        writer.add(batch)
+        batches += 1
+        assert writer.buffered < sinks.FILE_TARGET_BYTES  # flushed as soon as the target is reached
+    writer.flush()
+    assert len(writer.files) == batches * 28  # each flush: one file per partition it held
+    for data_file in writer.files:
+        written = pq.read_table(data_file.file_path.removeprefix("file://"))
+        assert {_day(v) for v in written.column("ordered_at").to_pylist()} == {data_file.partition[0]}
+        ordered = written.column("order_id").to_pylist()
+        assert ordered == sorted(ordered)  # sorted although each batch came in descending
+    assert len({f.partition[0] for f in writer.files}) == 28
+    writer.discard()
