@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pytest
 from pyiceberg.transforms import BucketTransform
 
 from tests.support.iceberg_checks import snapshot_properties
@@ -66,6 +67,15 @@ def assert_files_partitioned_and_sorted(table) -> None:
 
 def _desc(text: str | None) -> tuple[int, ...]:
     return (*(-ord(c) for c in text or ""), 1)  # descending text, a prefix after longer
+
+
+def _iceberg_value(value: Any) -> Any:
+    """A Python value as pyiceberg's single-value transforms take it (days, micros, unscaled)."""
+    if isinstance(value, datetime):
+        return int((value - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 1_000_000)
+    if isinstance(value, date):
+        return (value - date(1970, 1, 1)).days
+    return value
 
 
 def ids(ws) -> list[int]:
@@ -304,3 +314,39 @@ def test_partitioned_writes_buffer_one_file_target_in_total_not_one_per_partitio
         assert ordered == sorted(ordered)  # sorted although each batch came in descending
     assert len({f.partition[0] for f in writer.files}) == 28
     writer.discard()
+
+
+@pytest.mark.parametrize(
+    "partition",
+    [
+        "status",
+        "amount",
+        "ship_date",
+        "ordered_at",
+        "year(ship_date)",
+        "month(ordered_at)",
+        "hour(ordered_at)",
+        "bucket(3, status)",
+        "bucket(3, amount)",
+        "bucket(3, ship_date)",
+        "bucket(3, ordered_at)",
+        "truncate(2, status)",
+        "truncate(10, amount)",
+        "truncate(7, order_id)",
+    ],
+)
+def test_every_transform_the_validation_accepts_writes_one_value_per_file(ws, partition: str) -> None:
+    ws.asset(FIELDS)
+    ws.csv("orders.csv", *spread(range(1, 25)), header=HEADER)
+    result = ws.run(ws.job(partition_by=[partition])).result
+    assert result.exit_code == 0, result.error
+    table = ws.table()
+    assert ids(ws) == list(range(1, 25))
+    assert len(live_files(table)) > 1  # the records were split
+    [field] = table.spec().fields
+    for data_file in live_files(table):  # each file holds the one partition value it records
+        written = data_file.read().select([table.schema().find_column_name(field.source_id)])
+        source_type = table.schema().find_field(field.source_id).field_type
+        transform = field.transform.transform(source_type)
+        values = {transform(_iceberg_value(v)) for v in written.column(0).to_pylist()}
+        assert values == {data_file.partition[field.name]}, (partition, data_file)
