@@ -12,8 +12,9 @@ a fresh embedded catalog:
 
 Then one day is scanned (``ts`` within that day, pyiceberg ``scan(row_filter=...).to_arrow()``),
 timed ``--repeats`` times, alternating tables; reported: the time the loads took (once, after
-an untimed warm-up load of each variant, so imports are not counted), the table's data files, the data files planned for the scan and the rows they hold (what a reader
-must read), the median scan time, and its ratio to the baseline. Both tables must return the
+an untimed warm-up load of each variant, so imports are not counted), the table's data
+files, the data files planned for the scan and the rows they hold (what a reader must read),
+the median scan time, and its ratio to the baseline. Both tables must return the
 same rows for the day, or the benchmark fails. ``--loads 1`` is a backfill: one load of all
 30 days. Usage::
 
