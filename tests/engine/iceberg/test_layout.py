@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from pyiceberg.transforms import BucketTransform
 
-from tests.support.iceberg_checks import snapshot_properties
+from tests.support.faults import race, racing_catalog
+from tests.support.iceberg_checks import orphan_files, snapshot_properties
 from tests.support.table_files import ORDER_FIELDS as FIELDS
 from tests.support.table_files import live_files
 
@@ -343,10 +344,40 @@ def test_every_transform_the_validation_accepts_writes_one_value_per_file(ws, pa
     table = ws.table()
     assert ids(ws) == list(range(1, 25))
     assert len(live_files(table)) > 1  # the records were split
-    [field] = table.spec().fields
-    for data_file in live_files(table):  # each file holds the one partition value it records
-        written = data_file.read().select([table.schema().find_column_name(field.source_id)])
-        source_type = table.schema().find_field(field.source_id).field_type
-        transform = field.transform.transform(source_type)
-        values = {transform(_iceberg_value(v)) for v in written.column(0).to_pylist()}
-        assert values == {data_file.partition[field.name]}, (partition, data_file)
+    assert_one_partition_per_file(table)
+
+
+def assert_one_partition_per_file(table) -> None:
+    """Every live data file holds only records of the partition its manifest entry records,
+    under the spec it was written for."""
+    schema = table.schema()
+    for data_file in live_files(table):
+        records = data_file.read()
+        for field in table.specs()[data_file.spec_id].fields:
+            source = schema.find_field(field.source_id)
+            transform = field.transform.transform(source.field_type)
+            values = {transform(_iceberg_value(v)) for v in records.column(source.name).to_pylist()}
+            assert values == {data_file.partition[field.name]}, (field, data_file)
+
+
+def test_a_commit_that_lost_a_race_to_another_layout_rewrites_its_files_for_the_new_spec(ws) -> None:
+    ws.asset(FIELDS)
+    ws.csv("orders.csv", *spread(range(1, 11)), header=HEADER)
+    assert ws.run(ws.job(), run_id="seed").result.exit_code == 0
+    ws.csv("orders.csv", *spread(range(11, 41)), header=HEADER)
+    catalog = racing_catalog(ws, 2)
+    a = ws.job(name="a", catalog=catalog, partition_by=["month(ordered_at)"])
+    b = ws.job(name="b", catalog=catalog, partition_by=["truncate(2, status)"], sort_by=["order_id desc"])
+    results = race(ws, [(a, "run-a"), (b, "run-b")])
+    assert [r.exit_code for r in results] == [0, 0], [r.error for r in results]
+    assert sorted(r.metrics["commit_attempts"] for r in results) == [1, 2]
+    table = ws.table()
+    # both layouts were written for a spec the second of them (the loser) no longer had when it
+    # committed: its files were rewritten for the spec it then made
+    assert len(table.specs()) == 3
+    assert {f.spec_id for f in live_files(table)} == {0, 1, 2} and table.spec().spec_id == 2
+    assert_one_partition_per_file(table)
+    assert sorted(r["order_id"] for r in table.scan().to_arrow().to_pylist()) == sorted(
+        [*range(1, 11), *range(11, 41), *range(11, 41)]
+    )
+    assert orphan_files(table) == []
