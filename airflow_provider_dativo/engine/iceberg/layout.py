@@ -19,7 +19,7 @@ usable either way, but only required ones are recorded in the table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -204,7 +204,6 @@ class LayoutChange:
 
     before: dict[str, list[str]]
     after: dict[str, list[str]]
-    note: str | None = field(default=None, compare=False)
 
     def describe(self) -> str:
         parts = [
