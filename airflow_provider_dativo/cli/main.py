@@ -132,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProblem], int]:
     """Every problem of a runner file (or job file) and the files it references."""
     from airflow_provider_dativo.config.connectors import recipe_problems
-    from airflow_provider_dativo.config.loader import load_asset, load_job
+    from airflow_provider_dativo.config.loader import load_asset, load_job, target_problems
     from airflow_provider_dativo.config.yaml_source import read_yaml
     from airflow_provider_dativo.plan.runner import load_runner
 
@@ -141,7 +141,7 @@ def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProbl
         job = load_job(path, app_root=app_root)
         problems = source_problems(job)
         try:
-            load_asset(job)
+            problems.extend(target_problems(job, load_asset(job)))
         except DativoConfigError as exc:
             problems.extend(exc.problems)
         return problems + recipe_problems(job), 1
@@ -158,12 +158,13 @@ def collect_problems(path: Path, app_root: str | None) -> tuple[list[ConfigProbl
         # with the settings it gives the job
         problems.extend(p for p in source_problems(spec.job) if p not in problems)
         problems.extend(p for p in recipe_problems(spec.job) if p not in problems)
-        if spec.job.asset_path in checked:
-            continue
+        first_use = spec.job.asset_path not in checked
         checked.add(spec.job.asset_path)
         try:
-            load_asset(spec.job)
+            problems.extend(p for p in target_problems(spec.job, load_asset(spec.job)) if p not in problems)
         except DativoConfigError as exc:
+            if not first_use:
+                continue
             problems.append(
                 ConfigProblem(
                     str(spec.job.path),

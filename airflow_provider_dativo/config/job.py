@@ -7,9 +7,17 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from airflow_provider_dativo.config.base import StrictModel
+from airflow_provider_dativo.config.layout import (
+    PartitionField,
+    SortField,
+    check_partition_by,
+    check_sort_by,
+    parse_partition,
+    parse_sort,
+)
 from airflow_provider_dativo.config.limits import (
     MAX_BATCH_BYTES,
     MAX_LOOKBACK_SECONDS,
@@ -224,14 +232,44 @@ class CatalogSettings(StrictModel):
     name: str = "dativo"
 
 
+def _partition_text(text: str) -> str:
+    parse_partition(text)
+    return text
+
+
+def _sort_text(text: str) -> str:
+    parse_sort(text)
+    return text
+
+
 class TargetSettings(StrictModel):
     """The Iceberg table a job writes."""
 
     table: Annotated[str, Field(min_length=1)]
     namespace: str | None = None
     mode: Literal["append", "overwrite", "merge"] = "append"
-    merge_keys: list[str] = Field(default_factory=list)
+    merge_keys: list[str] = Field(
+        default_factory=list, description="Columns that identify a record; the table's identifier fields."
+    )
     catalog: CatalogSettings | None = None
+    partition_by: Annotated[
+        list[Annotated[str, AfterValidator(_partition_text)]],
+        AfterValidator(check_partition_by),
+        Field(
+            description="Partition fields, Iceberg's transforms as Spark SQL writes them: 'col', "
+            "'year(col)', 'month(col)', 'day(col)', 'hour(col)', 'bucket(N, col)', 'truncate(W, col)'. "
+            "A change later evolves the partition spec (old files stay as they are).",
+            examples=[["day(created_at)", "bucket(16, customer_id)"]],
+        ),
+    ] = []
+    sort_by: Annotated[
+        list[Annotated[str, AfterValidator(_sort_text)]],
+        AfterValidator(check_sort_by),
+        Field(
+            description="Sort order of the rows within each data file: 'col [asc|desc] [nulls first|last]'.",
+            examples=[["created_at", "id desc"]],
+        ),
+    ] = []
 
     @field_validator("table", "namespace")
     @classmethod
@@ -257,6 +295,14 @@ class TargetSettings(StrictModel):
     @property
     def catalog_name(self) -> str:
         return self.catalog.name if self.catalog else "dativo"
+
+    def partition_fields(self) -> list[PartitionField]:
+        """``partition_by``, parsed."""
+        return [parse_partition(text) for text in self.partition_by]
+
+    def sort_fields(self) -> list[SortField]:
+        """``sort_by``, parsed."""
+        return [parse_sort(text) for text in self.sort_by]
 
 
 class ValidationSettings(StrictModel):

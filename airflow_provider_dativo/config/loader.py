@@ -23,6 +23,7 @@ from airflow_provider_dativo.config.job import (
     FileSourceSettings,
     JobConfig,
 )
+from airflow_provider_dativo.config.layout import layout_problems
 from airflow_provider_dativo.config.paths import (
     infer_tenant,
     jobs_root,
@@ -74,6 +75,18 @@ def load_asset(job: ResolvedJob) -> Asset:
     if job.confinement is not None:
         path = job.confinement.check(path, "asset")
     return validate_model(Asset, read_yaml(path), job.asset_path)
+
+
+def target_problems(job: ResolvedJob, asset: Asset) -> list[ConfigProblem]:
+    """What the job's ``target`` names that its asset does not have (see :mod:`.layout`)."""
+    target = job.config.target
+    return layout_problems(
+        job.path,
+        asset,
+        partition_by=target.partition_by,
+        sort_by=target.sort_by,
+        merge_keys=target.merge_keys,
+    )
 
 
 def load_job(

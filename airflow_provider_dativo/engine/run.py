@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.config.errors import DativoConfigError
-from airflow_provider_dativo.config.loader import ResolvedJob, load_asset
+from airflow_provider_dativo.config.loader import ResolvedJob, load_asset, target_problems
 from airflow_provider_dativo.engine.checks.boundary import Boundary
 from airflow_provider_dativo.engine.checks.incremental import (
     CursorProgress,
@@ -45,6 +45,7 @@ from airflow_provider_dativo.engine.errors import ConfigError, JobFailed, Valida
 from airflow_provider_dativo.engine.events import EventEmitter
 from airflow_provider_dativo.engine.iceberg.catalog import resolve_dativo_home
 from airflow_provider_dativo.engine.iceberg.commit import CommitOutcome
+from airflow_provider_dativo.engine.iceberg.layout import Layout, identifier_fields
 from airflow_provider_dativo.engine.iceberg.quarantine import quarantine_table_name, write_rejected
 from airflow_provider_dativo.engine.iceberg.schema import iceberg_schema
 from airflow_provider_dativo.engine.iceberg.sinks import Sink, sink_for
@@ -268,6 +269,7 @@ class _JobRun:
         self.metrics = metrics
         self.dativo_home = dativo_home
         self.asset = _load_asset(job)
+        self.layout = _declared_layout(job, self.asset)
         self.cursor = cursor_spec(job, self.asset)
         self.target = TargetTable(job, dativo_home)
         self.mode = job.config.target.mode
@@ -291,6 +293,7 @@ class _JobRun:
                     asset_name=self.asset.name,
                     cursor=self.cursor,
                     after=selection.after if selection is not None else None,
+                    layout=self.layout,
                 )
             with trace_phase("write", mode=self.mode, table=self.target.table_id) as span:
                 pipeline = Pipeline(
@@ -321,13 +324,17 @@ class _JobRun:
         """The existing table (whether it can take the asset's records is checked before any
         record is read), or a staged one the commit will create; announced in
         ``infra_validated``. An earlier try's commit of this run id stops the run."""
-        table = self.target.existing_or_staged(iceberg_schema(self.asset))
+        schema = iceberg_schema(self.asset)
+        table = self.target.existing_or_staged(schema, self.layout)
         self.emitter.emit(
             "infra_validated",
             message=f"catalog {self.target.catalog_name!r} reachable; table {self.target.table_id} ready",
             catalog=self.target.catalog_name,
             table=self.target.table_id,
         )
+        _, note = identifier_fields(self.layout, schema)
+        if note is not None and is_staged(table):
+            self.emitter.emit("table_layout_note", level="WARNING", message=note, table=self.target.table_id)
         if not is_staged(table) and (done := find_run(table, self.run_id)) is not None:
             raise _AlreadyCommitted.of(done)
         return table
@@ -429,6 +436,16 @@ class _JobRun:
             ),
         )
         self._record_commit(outcome, sink.staged_cursor)
+        if sink.layout_change is not None:
+            change = sink.layout_change
+            self.emitter.emit(
+                "table_layout_evolved",
+                message=f"table {self.target.table_id} layout evolved (old data files unchanged): "
+                + change.describe(),
+                table=self.target.table_id,
+                before=change.before,
+                after=change.after,
+            )
         if problem:
             return _Outcome(EXIT_PARTIAL, PARTIAL, problem, ValidationFailed.error_type)
         return _Outcome(EXIT_SUCCESS, SUCCESS)
@@ -521,6 +538,17 @@ def _load_asset(job: ResolvedJob) -> Asset:
         return load_asset(job)
     except DativoConfigError as exc:
         raise ConfigError(f"asset {job.config.asset!r} cannot be used:\n{exc}") from None
+
+
+def _declared_layout(job: ResolvedJob, asset: Asset) -> Layout:
+    """The table layout of the job's ``target``, once its columns are known to be the asset's."""
+    problems = target_problems(job, asset)
+    if problems:
+        raise ConfigError(
+            f"target of job {job.path} does not fit asset {asset.name!r}:\n{DativoConfigError(problems)}"
+        )
+    target = job.config.target
+    return Layout.of(target.partition_fields(), target.sort_fields(), target.merge_keys)
 
 
 def _validation_problem(job: ResolvedJob, tally: Tally) -> str | None:

@@ -22,8 +22,10 @@ from collections.abc import Callable
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError
+from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import CreateTableTransaction, StagedTable, Table, Transaction
+from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortOrder
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from airflow_provider_dativo.engine.errors import CatalogUnavailable, WriteError
@@ -44,10 +46,19 @@ StageNew = Callable[[StagedTable, Transaction], bool]
 (the table is then created empty, as an empty input to a new table always did)."""
 
 
-def stage_new_table(catalog: Catalog, identifier: str, schema: Schema) -> StagedTable:
-    """The table as the catalog would create it, created nowhere yet (the namespace must exist)."""
+def stage_new_table(
+    catalog: Catalog,
+    identifier: str,
+    schema: Schema,
+    partition_spec: PartitionSpec = UNPARTITIONED_PARTITION_SPEC,
+    sort_order: SortOrder = UNSORTED_SORT_ORDER,
+) -> StagedTable:
+    """The table as the catalog would create it, with its layout (partition spec, sort order,
+    the identifier fields ``schema`` names), created nowhere yet (the namespace must exist)."""
     try:
-        transaction = catalog.create_table_transaction(identifier, schema=schema)
+        transaction = catalog.create_table_transaction(
+            identifier, schema=schema, partition_spec=partition_spec, sort_order=sort_order
+        )
     except Exception as exc:
         raise CatalogUnavailable(
             f"Iceberg catalog {catalog.name!r} cannot stage table {identifier}: {type(exc).__name__}: "

@@ -35,6 +35,7 @@ from pyiceberg.types import (
 )
 
 from airflow_provider_dativo.engine.errors import SchemaIncompatible
+from airflow_provider_dativo.engine.iceberg.layout import Layout, apply_layout, identifier_fields
 from airflow_provider_dativo.engine.iceberg.tables import has_rows
 
 SAFE_PROMOTIONS = "int -> long, float -> double, decimal(p,s) -> decimal(P,s) with P > p"
@@ -129,19 +130,26 @@ def changes_for(table: Table, asset_schema: Schema, asset_name: str) -> list[Sch
     )
 
 
-def evolved_metadata(table: Table, changes: list[SchemaChange]) -> TableMetadata:
-    """``table``'s metadata with ``changes`` applied (in a transaction that is never committed):
-    the schema the run's data files are written for."""
-    if not changes:
+def evolved_metadata(
+    table: Table, changes: list[SchemaChange], layout: Layout | None = None
+) -> TableMetadata:
+    """``table``'s metadata with ``changes`` and the declared ``layout`` applied (in a transaction
+    that is never committed): what the run's data files are written for."""
+    if not changes and layout is None:
         return table.metadata
     txn = table.transaction()
-    apply_changes(txn, changes)
+    apply_changes(txn, changes, layout)
+    if layout is not None:
+        apply_layout(txn, layout)
     return txn.table_metadata
 
 
-def apply_changes(txn: Transaction, changes: list[SchemaChange]) -> None:
-    """Stage ``changes`` in ``txn`` (one schema update, committed with the data)."""
-    if not changes:
+def apply_changes(txn: Transaction, changes: list[SchemaChange], layout: Layout | None = None) -> None:
+    """Stage ``changes`` in ``txn`` (one schema update, committed with the data), with the
+    identifier fields the ``layout``'s merge keys give the changed schema (``None``: the
+    identifier fields stay as they are)."""
+    identifiers = None if layout is None else _identifiers_after(txn.table_metadata.schema(), changes, layout)
+    if not changes and identifiers is None:
         return
     # A required column may only be added while the table has no rows (checked by plan_changes);
     # pyiceberg cannot tell and refuses it unless incompatible changes are allowed.
@@ -159,3 +167,21 @@ def apply_changes(txn: Transaction, changes: list[SchemaChange]) -> None:
                 update.update_column(change.field.name, field_type=change.field.field_type)
             else:
                 update.make_column_optional(change.field.name)
+        if identifiers is not None:
+            update.set_identifier_fields(*identifiers)
+
+
+def _identifiers_after(schema: Schema, changes: list[SchemaChange], layout: Layout) -> list[str] | None:
+    """The identifier fields the table gets, or ``None`` when they stay as they are. Only added
+    and relaxed columns matter: a type promotion keeps a column fit or unfit."""
+    fields = {f.name: f for f in schema.fields}
+    for change in changes:
+        if change.kind == "add":
+            fields[change.field.name] = change.field
+        elif change.kind == "relax":
+            old = fields[change.field.name]
+            fields[old.name] = NestedField(old.field_id, old.name, old.field_type, required=False)
+    wanted, _ = identifier_fields(layout, Schema(*fields.values()))
+    if sorted(wanted) == sorted(schema.identifier_field_names()):
+        return None
+    return wanted

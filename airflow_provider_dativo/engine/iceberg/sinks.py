@@ -26,8 +26,14 @@ Every commit attempt stages against the table as it is at that moment:
     change's files are appended. Memory holds the change's keys and one data file, never the
     table or the change.
 
-Partitioned and sorted writes (issue 12) and a smarter merge plug in here, behind the same
-interface: a sink is built for a table, fed batches, then committed or discarded.
+Every data file is written for the table's layout (:mod:`.layout`): pyiceberg's writer splits
+the records of a flush by the partition spec (one file per partition at least), and the
+records are sorted by the table's sort order first, so each file holds one partition and is
+sorted. The declared layout is applied to the table in the same transaction as the data
+(partition-spec and sort-order evolution; :attr:`Sink.layout_change` says what changed).
+Memory stays bounded the same way for partitioned tables: the buffer is
+:data:`FILE_TARGET_BYTES` of Arrow data in total, never one buffer per partition; a flush
+holds it, its sorted copy and the partitions cut from it (about three times the buffer).
 """
 
 from __future__ import annotations
@@ -55,8 +61,16 @@ from airflow_provider_dativo.engine.iceberg._pyiceberg import read_data_files, w
 from airflow_provider_dativo.engine.iceberg.commit import CommitOutcome, commit_with_retries, delete_files
 from airflow_provider_dativo.engine.iceberg.creation import CreationUnresolved, create_with_first_load
 from airflow_provider_dativo.engine.iceberg.evolution import apply_changes, changes_for, evolved_metadata
+from airflow_provider_dativo.engine.iceberg.layout import (
+    Layout,
+    LayoutChange,
+    apply_layout,
+    describe,
+    same_layout,
+    sort_records,
+)
 from airflow_provider_dativo.engine.iceberg.state import Rebase, StagedCursor, rebase_cursor
-from airflow_provider_dativo.engine.iceberg.tables import conform
+from airflow_provider_dativo.engine.iceberg.tables import conform, is_staged
 
 FILE_TARGET_BYTES = 128 << 20
 """Arrow bytes of valid records buffered per data file (the Parquet file is several times smaller)."""
@@ -86,9 +100,10 @@ class DataFileWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffer: sorted by the table's sort order, one file per partition at least."""
         if not self.buffer:
             return
-        data = pa.concat_tables(self.buffer)
+        data = sort_records(pa.concat_tables(self.buffer), self.metadata)
         self.buffer, self.buffered = [], 0
         self.files.extend(write_data_files(self.metadata, data, self.table.io, self.write_uuid, self.counter))
 
@@ -112,6 +127,7 @@ class Sink:
         asset_name: str,
         cursor: CursorSpec | None = None,
         after: pa.Scalar | None = None,
+        layout: Layout | None = None,
     ) -> None:
         self.table = table
         self.asset_schema = asset_schema
@@ -119,12 +135,16 @@ class Sink:
         self.cursor = cursor
         self.after = after
         """The cursor the records were selected beyond (committed, or the job's ``start``)."""
+        self.layout = layout
+        """The declared table layout (``None``: the table's layout is left as it is)."""
         # Refuses a table that cannot take the asset's records before a single one is read.
-        metadata = evolved_metadata(table, changes_for(table, asset_schema, asset_name))
-        self.written_schema = metadata.schema()
+        metadata = evolved_metadata(table, changes_for(table, asset_schema, asset_name), layout)
+        self.written = metadata
         self.writer = DataFileWriter(table, metadata)
         self.staged_cursor: StagedCursor | None = None
         """The cursor the last staged commit attempt carries (``None``: the cursor does not move)."""
+        self.layout_change: LayoutChange | None = None
+        """The layout evolution the last staged commit attempt carries (``None``: none)."""
 
     @property
     def files(self) -> list[DataFile]:
@@ -181,9 +201,13 @@ class Sink:
     ) -> bool:
         rebase = rebase_cursor(table, self.cursor, top)
         self.staged_cursor = rebase.staged
-        apply_changes(txn, changes_for(table, self.asset_schema, self.asset_name))
-        schema = txn.table_metadata.schema()
-        if rebase.leave_out is not None or schema.as_struct() != self.written_schema.as_struct():
+        before = describe(txn.table_metadata)
+        apply_changes(txn, changes_for(table, self.asset_schema, self.asset_name), self.layout)
+        if self.layout is not None:
+            apply_layout(txn, self.layout)
+        after = describe(txn.table_metadata)
+        self.layout_change = None if after == before or is_staged(table) else LayoutChange(before, after)
+        if rebase.leave_out is not None or not same_layout(txn.table_metadata, self.written):
             self._rewrite(table, txn.table_metadata, rebase)
         if not self.files and rebase.staged is None:
             return False
@@ -211,7 +235,7 @@ class Sink:
             raise
         self.writer.discard()
         self.writer = writer
-        self.written_schema = metadata.schema()
+        self.written = metadata
 
 
 def append_files(txn: Transaction, files: list[DataFile], properties: dict[str, str]) -> None:

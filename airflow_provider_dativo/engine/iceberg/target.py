@@ -16,6 +16,12 @@ from pyiceberg.table import Table
 from airflow_provider_dativo.config.loader import ResolvedJob
 from airflow_provider_dativo.engine.iceberg.catalog import ensure_namespace, open_catalog
 from airflow_provider_dativo.engine.iceberg.creation import stage_new_table
+from airflow_provider_dativo.engine.iceberg.layout import (
+    Layout,
+    partition_spec,
+    sort_order,
+    with_identifier_fields,
+)
 from airflow_provider_dativo.engine.iceberg.tables import load_existing_table
 
 
@@ -41,12 +47,20 @@ class TargetTable:
         """The table if it already exists; creates nothing."""
         return load_existing_table(self.catalog, self.namespace, self.table_name)
 
-    def existing_or_staged(self, schema: Schema) -> Table:
+    def existing_or_staged(self, schema: Schema, layout: Layout | None = None) -> Table:
         """The table, or when missing a staged one (a :class:`~pyiceberg.table.StagedTable`)
-        that only the commit of a load creates (see :mod:`.creation`); the namespace is
-        created when missing."""
+        that only the commit of a load creates (see :mod:`.creation`), laid out as ``layout``
+        declares; the namespace is created when missing."""
         ensure_namespace(self.catalog, self.namespace)
         existing = self.existing_table()
         if existing is not None:
             return existing
-        return stage_new_table(self.catalog, self.table_id, schema)
+        if layout is None:
+            return stage_new_table(self.catalog, self.table_id, schema)
+        return stage_new_table(
+            self.catalog,
+            self.table_id,
+            with_identifier_fields(schema, layout),
+            partition_spec(layout, schema),
+            sort_order(layout, schema),
+        )
