@@ -16,6 +16,7 @@ from airflow_provider_dativo.config.limits import (
     MAX_LOOKBACK_UNITS,
     MAX_TIMEOUT_SECONDS,
 )
+from airflow_provider_dativo.config.maintenance import MaintenanceSettings
 from airflow_provider_dativo.config.retry import RetryConfig
 
 FILE_CONNECTORS = ("csv", "jsonl", "parquet")
@@ -232,6 +233,9 @@ class TargetSettings(StrictModel):
     mode: Literal["append", "overwrite", "merge"] = "append"
     merge_keys: list[str] = Field(default_factory=list)
     catalog: CatalogSettings | None = None
+    maintenance: MaintenanceSettings | None = Field(
+        None, description="Scheduled table maintenance: a <schedule>__maintenance DAG (see docs/tables.md)."
+    )
 
     @field_validator("table", "namespace")
     @classmethod
