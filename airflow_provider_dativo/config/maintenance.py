@@ -20,6 +20,8 @@ from airflow_provider_dativo.config.limits import (
 )
 from airflow_provider_dativo.config.runner import check_cron
 
+MAINTENANCE_SUFFIX = "__maintenance"
+"""The DAG factory names a schedule's maintenance DAG ``<schedule>__maintenance``."""
 DEFAULT_TARGET_FILE_SIZE_MB = 128
 DEFAULT_EXPIRE_HOURS = 168
 DEFAULT_KEEP_LAST = 10
