@@ -46,7 +46,8 @@ from airflow_provider_dativo.config.yaml_source import check_nesting, read_text,
 from airflow_provider_dativo.plan.runner import RunnerPlan, load_schedules
 
 PLACEHOLDER_ID = re.compile(r"dativo_config_error__.*__schedule_(\d+)")
-"""The derived dag_id of a broken schedule (see :func:`airflow_provider_dativo.dag_factory.config_error.config_error_dag_id`)."""
+"""The derived dag_id of a broken schedule (see
+:func:`airflow_provider_dativo.dag_factory.config_error.config_error_dag_id`)."""
 
 _SCHEDULES_KEY = re.compile(r"( *)schedules:[ ]*(?:#.*)?")
 _QUOTE_OR_BRACKET = re.compile(r"[\"'\[\]{}]")

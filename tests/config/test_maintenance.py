@@ -27,7 +27,11 @@ def test_defaults_need_only_a_cron(tmp_path: Path) -> None:
 
 
 def test_null_turns_a_step_off(tmp_path: Path) -> None:
-    block = "    cron: '@daily'\n    remove_orphans_older_than_hours: null\n    expire_snapshots_older_than_hours: null\n"
+    block = (
+        "    cron: '@daily'\n"
+        "    remove_orphans_older_than_hours: null\n"
+        "    expire_snapshots_older_than_hours: null\n"
+    )
     settings = load_job(job_with(tmp_path, block)).config.target.maintenance
     assert (
         settings.remove_orphans_older_than_hours is None
