@@ -42,6 +42,15 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.sorting import NullOrder, SortDirection
+from pyiceberg.transforms import (
+    DayTransform,
+    HourTransform,
+    IdentityTransform,
+    MonthTransform,
+    Transform,
+    YearTransform,
+)
+from pyiceberg.types import IcebergType
 
 from airflow_provider_dativo.engine.iceberg._pyiceberg import read_data_files, write_data_files
 from airflow_provider_dativo.engine.iceberg.commit import commit_with_retries, delete_files
@@ -128,9 +137,7 @@ def sort_records(records: pa.Table, table: Table, metadata: TableMetadata) -> pa
     helper = records
     for index, sort_field in enumerate(order.fields):
         source = schema.find_field(sort_field.source_id)
-        values = records.column(source.name)
-        if str(sort_field.transform) != "identity":
-            values = sort_field.transform.pyarrow_transform(source.field_type)(values)
+        values = _sort_values(sort_field.transform, source.field_type, records.column(source.name))
         ascending = sort_field.direction == SortDirection.ASC
         nulls_first = sort_field.null_order == NullOrder.NULLS_FIRST
         helper = helper.append_column(f"__dativo_null_{index}", pc.is_null(values))
@@ -138,6 +145,22 @@ def sort_records(records: pa.Table, table: Table, metadata: TableMetadata) -> pa
         keys.append((f"__dativo_null_{index}", "descending" if nulls_first else "ascending"))
         keys.append((f"__dativo_sort_{index}", "ascending" if ascending else "descending"))
     return records.take(pc.sort_indices(helper, sort_keys=keys))
+
+
+_TIME_UNITS = {YearTransform: "year", MonthTransform: "month", DayTransform: "day", HourTransform: "hour"}
+
+
+def _sort_values(transform: Transform[Any, Any], source_type: IcebergType, values: pa.ChunkedArray) -> Any:
+    """The values a sort field orders by: the column itself for ``identity``; for the time
+    transforms, the value cut to the year, month, day or hour (Arrow's ``floor_temporal``:
+    the same order as the transform's numbers, and no ``pyiceberg-core`` needed); otherwise
+    pyiceberg's own transform (``bucket`` and ``truncate`` need ``pyiceberg-core``)."""
+    if isinstance(transform, IdentityTransform):
+        return values
+    unit = _TIME_UNITS.get(type(transform))
+    if unit is not None:
+        return pc.floor_temporal(values, unit=unit)
+    return transform.pyarrow_transform(source_type)(values)
 
 
 def _rewrite_group(table: Table, metadata: TableMetadata, group: FileGroup, target_bytes: int) -> None:

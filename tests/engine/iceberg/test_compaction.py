@@ -167,3 +167,26 @@ def test_deleted_rows_stay_deleted(catalog) -> None:
     before = rows_digest(table.scan(row_filter=AlwaysTrue()).to_arrow())
     compact_table(table, target_file_size_bytes=TARGET)
     assert rows_digest(catalog.load_table("acme.events").scan().to_arrow()) == before
+
+
+def test_sort_fields_with_a_transform_and_a_direction(catalog) -> None:
+    from pyiceberg.table.sorting import NullOrder
+    from pyiceberg.transforms import DayTransform, IdentityTransform
+
+    from airflow_provider_dativo.engine.iceberg._pyiceberg import read_data_files
+
+    table = events_table(catalog)
+    with table.update_sort_order() as order:
+        order.asc("created_at", DayTransform(), NullOrder.NULLS_FIRST)
+        order.desc("event_id", IdentityTransform())
+    for start in (400, 0, 200):
+        table.append(event_rows(start, 200))
+    compact_table(table, target_file_size_bytes=TARGET)
+    table = catalog.load_table("acme.events")
+    [task] = list(table.scan().plan_files())
+    rows = read_data_files(table.metadata, table.io, [task], columns=["created_at", "event_id"]).to_pylist()
+    keys = [
+        (r["created_at"] is not None, r["created_at"] and r["created_at"].date(), -r["event_id"])
+        for r in rows
+    ]
+    assert keys == sorted(keys) and keys[0][0] is False  # nulls first, then day ascending, id descending
