@@ -40,6 +40,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_dativo.operators.ingest",
                     "airflow_provider_dativo.operators.workflow",
+                    "airflow_provider_dativo.operators.maintenance",
                     "airflow_provider_dativo.operators.config_error",
                 ],
             }

@@ -12,7 +12,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.models.serialized_dag import SerializedDagModel
 from airflow.serialization.serialized_objects import DagSerialization
 
-from tests.support.examples import INGEST_SCHEDULES, REPO, WORKFLOW_SCHEDULES
+from tests.support.examples import INGEST_SCHEDULES, MAINTENANCE_DAGS, REPO, WORKFLOW_SCHEDULES
 
 
 def fill_dagbag() -> DagBag:
@@ -22,7 +22,7 @@ def fill_dagbag() -> DagBag:
 def test_dagbag_has_every_schedule_and_no_import_errors() -> None:
     bag = fill_dagbag()
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == INGEST_SCHEDULES | WORKFLOW_SCHEDULES
+    assert set(bag.dag_ids) == INGEST_SCHEDULES | WORKFLOW_SCHEDULES | MAINTENANCE_DAGS
     for dag in bag.dags.values():
         assert dag.fileloc == str(REPO / "dags" / "dativo_dags.py")
 
@@ -34,7 +34,7 @@ def test_every_dag_serializes_and_its_hash_is_stable_across_parses() -> None:
     second = {
         d.dag_id: SerializedDagModel.hash(DagSerialization.to_dict(d)) for d in fill_dagbag().dags.values()
     }
-    assert first == second and len(first) == 7
+    assert first == second and len(first) == len(INGEST_SCHEDULES | WORKFLOW_SCHEDULES | MAINTENANCE_DAGS)
     for dag in fill_dagbag().dags.values():
         data = DagSerialization.to_dict(dag)
         json.dumps(data)  # JSON-able, as the metadata DB stores it

@@ -67,7 +67,12 @@ def test_providers_manager_lists_operators_hooks_and_the_connection_type() -> No
         for name, value in vars(importlib.import_module(module)).items()
         if isinstance(value, type) and issubclass(value, BaseOperator) and value.__module__ == module
     }
-    assert operators == {"DativoIngestOperator", "DativoWorkflowOperator", "DativoConfigErrorOperator"}
+    assert operators == {
+        "DativoIngestOperator",
+        "DativoWorkflowOperator",
+        "DativoMaintenanceOperator",
+        "DativoConfigErrorOperator",
+    }
     hook_modules = [m for group in info["hooks"] for m in group["python-modules"]]
     assert hook_modules == [DativoHook.__module__]
     assert issubclass(DativoHook, BaseHook)

@@ -1,4 +1,4 @@
-"""The ``dativo`` console script: run, validate, pools, export, workflow plan|run, report.
+"""The ``dativo`` console script: run, maintain, validate, pools, export, workflow plan|run, report.
 
 Commands print machine-readable output on stdout (JSON events, pools JSON) and human
 messages on stderr, and exit 0 (success), 1 (partial) or 2 (failure / invalid input).
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from airflow_provider_dativo.cli.maintain import add_maintain_parser, cmd_maintain
 from airflow_provider_dativo.cli.report import add_report_parser, cmd_report
 from airflow_provider_dativo.cli.workflow import add_workflow_parser, cmd_workflow
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the job once, ignoring its retry_config (the exit code is that try's)",
     )
     _add_app_root(run)
+    add_maintain_parser(sub, _add_app_root)
 
     validate = sub.add_parser("validate", help="check a runner file and every file it references")
     validate.add_argument("path", help="runner.yaml (or a single job or workflow YAML)")
@@ -79,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {
         "run": cmd_run,
+        "maintain": cmd_maintain,
         "validate": cmd_validate,
         "pools": cmd_pools,
         "export": cmd_export,

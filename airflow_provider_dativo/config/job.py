@@ -24,6 +24,7 @@ from airflow_provider_dativo.config.limits import (
     MAX_LOOKBACK_UNITS,
     MAX_TIMEOUT_SECONDS,
 )
+from airflow_provider_dativo.config.maintenance import MaintenanceSettings
 from airflow_provider_dativo.config.retry import RetryConfig
 
 FILE_CONNECTORS = ("csv", "jsonl", "parquet")
@@ -270,6 +271,9 @@ class TargetSettings(StrictModel):
             examples=[["created_at", "id desc"]],
         ),
     ] = []
+    maintenance: MaintenanceSettings | None = Field(
+        None, description="Scheduled table maintenance: a <schedule>__maintenance DAG (see docs/tables.md)."
+    )
 
     @field_validator("table", "namespace")
     @classmethod

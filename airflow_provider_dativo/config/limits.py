@@ -50,3 +50,15 @@ MAX_LOOKBACK_SECONDS = 10 * YEAR_SECONDS
 
 MAX_LOOKBACK_UNITS = 1e15
 """Largest numeric ``source.incremental.lookback`` (cursor units): within a double's exact integers."""
+
+MIN_TARGET_FILE_SIZE_MB = 1
+"""Smallest compaction target: below it, per-file overheads dominate and compaction gains nothing."""
+
+MAX_TARGET_FILE_SIZE_MB = 4_096
+"""Largest compaction target (4 GiB): one output file's rows are held in memory while it is written."""
+
+MAX_SNAPSHOT_AGE_HOURS = 100 * YEAR_SECONDS // 3_600
+"""Longest age limit of snapshot expiry and orphan removal (beyond it, nothing would ever go)."""
+
+MAX_KEEP_LAST_SNAPSHOTS = 1_000_000
+"""Most snapshots a maintenance run may be told to always keep."""

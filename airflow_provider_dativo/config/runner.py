@@ -75,6 +75,18 @@ def _cron_fires(cron: str) -> bool:
     return True
 
 
+def check_cron(cron: str) -> str:
+    """``cron`` when Airflow's cron timetable can run it; otherwise a ``ValueError`` that says why."""
+    if not _cron_is_valid(cron):
+        raise ValueError(
+            f"{cron!r} is not a valid cron expression: use 5 fields (minute hour day month weekday) "
+            f"or one of {', '.join(CRON_PRESETS)}"
+        )
+    if not _cron_fires(cron):
+        raise ValueError(f"{cron!r} never fires (no date matches it), so the schedule would never run")
+    return cron
+
+
 @lru_cache(maxsize=1024)
 def _timezone_is_known(name: str) -> bool:
     try:
@@ -115,16 +127,7 @@ class Schedule(StrictModel):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, cron: str | None) -> str | None:
-        if cron is None:
-            return None
-        if not _cron_is_valid(cron):
-            raise ValueError(
-                f"{cron!r} is not a valid cron expression: use 5 fields (minute hour day month weekday) "
-                f"or one of {', '.join(CRON_PRESETS)}"
-            )
-        if not _cron_fires(cron):
-            raise ValueError(f"{cron!r} never fires (no date matches it), so the schedule would never run")
-        return cron
+        return None if cron is None else check_cron(cron)
 
     @field_validator("timezone")
     @classmethod

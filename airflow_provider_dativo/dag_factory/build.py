@@ -9,6 +9,7 @@ Usage in a DAG file (this is all of ``dags/dativo_dags.py``)::
 Parsing reads the runner file and the job and workflow files it names (and the workflow
 modules those import), and nothing else: no catalog, no network, no metadata database.
 Schedules with ``dag:`` become DAG-of-workflows DAGs (:mod:`airflow_provider_dativo.workflows`).
+A job with ``target.maintenance`` also gets a ``<schedule>__maintenance`` DAG (:mod:`.maintenance_args`).
 A broken schedule becomes a placeholder DAG tagged ``dativo:config-error`` whose description
 names the schedule, file, line and field, so it never hides the healthy schedules.
 """
@@ -32,10 +33,12 @@ from airflow_provider_dativo.dag_factory.config_error import (
     config_error_dag_args,
     config_error_dag_id,
 )
+from airflow_provider_dativo.dag_factory.maintenance_args import MaintenanceDagArgs, maintenance_dag_args
 from airflow_provider_dativo.dag_factory.workflow_args import WorkflowDagArgs, schedule_dag_args
 from airflow_provider_dativo.freshness.deadline import freshness_deadline
 from airflow_provider_dativo.operators.config_error import DativoConfigErrorOperator
 from airflow_provider_dativo.operators.ingest import DativoIngestOperator
+from airflow_provider_dativo.operators.maintenance import DativoMaintenanceOperator
 from airflow_provider_dativo.operators.workflow import DativoWorkflowOperator
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 from airflow_provider_dativo.settings import (
@@ -46,7 +49,7 @@ from airflow_provider_dativo.settings import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_dativo.plan.runner import RunnerPlan
+    from airflow_provider_dativo.plan.runner import RunnerPlan, ScheduleFailure, ScheduleSpec
 
 T = TypeVar("T")
 
@@ -109,11 +112,36 @@ def dag_arguments(plan: RunnerPlan, *, app_root: str | None) -> DagArguments:
         workflows=[schedule_dag_args(spec) for spec in plan.workflows],
     )
     taken = {spec.schedule.name for spec in plan.specs} | {spec.schedule.name for spec in plan.workflows}
-    for failure in plan.failures:
+    failures = list(plan.failures)
+    for spec in plan.specs:
+        maintenance = maintenance_dag_args(spec, app_root=app_root)
+        if maintenance is None:
+            continue
+        if maintenance.dag["dag_id"] in taken:
+            failures.append(maintenance_name_taken(plan, spec, maintenance.dag["dag_id"]))
+            continue
+        taken.add(maintenance.dag["dag_id"])
+        arguments.maintenance.append(maintenance)
+    for failure in failures:
         dag_id = config_error_dag_id(failure, taken)
         taken.add(dag_id)
         arguments.config_errors.append(config_error_dag_args(failure, dag_id))
     return arguments
+
+
+def maintenance_name_taken(plan: RunnerPlan, spec: ScheduleSpec, dag_id: str) -> ScheduleFailure:
+    """The failure shown when another schedule is already named like this one's maintenance DAG."""
+    from airflow_provider_dativo.config.errors import ConfigProblem
+    from airflow_provider_dativo.plan.runner import ScheduleFailure
+
+    problem = ConfigProblem(
+        str(plan.path),
+        None,
+        f"runner.orchestrator.schedules[{spec.index}].name",
+        f"schedule {spec.schedule.name!r}: its job has target.maintenance, whose DAG {dag_id!r} would take "
+        "the name of another schedule; rename one of them",
+    )
+    return ScheduleFailure(spec.index, dag_id, [problem])
 
 
 def dags_from_plan(plan: RunnerPlan, *, app_root: str | None) -> dict[str, DAG]:
@@ -131,6 +159,9 @@ def dags_from_arguments(arguments: DagArguments) -> dict[str, DAG]:
     for workflow_args in arguments.workflows:
         dag_id = workflow_args.dag["dag_id"]
         dags[dag_id] = _guarded(dag_id, build_workflow_dag_from_args, workflow_args, defaults)
+    for maintenance_args in arguments.maintenance:
+        dag_id = maintenance_args.dag["dag_id"]
+        dags[dag_id] = _guarded(dag_id, build_maintenance_dag, maintenance_args, defaults)
     for error_args in arguments.config_errors:
         dags[error_args["dag_id"]] = build_config_error_dag(error_args, defaults)
     return dags
@@ -164,6 +195,13 @@ def build_ingest_dag(args: IngestDagArgs, defaults: Mapping[str, Any] | None = N
             retry_policy=retry_policy,
             outlets=[Asset(uri=args.asset_uri)],
         )
+    return dag
+
+
+def build_maintenance_dag(args: MaintenanceDagArgs, defaults: Mapping[str, Any] | None = None) -> DAG:
+    """One DAG with exactly one :class:`DativoMaintenanceOperator`."""
+    with DAG(schedule=make_timetable(args.timetable), **{**(defaults or {}), **args.dag}) as dag:
+        DativoMaintenanceOperator(**args.task)
     return dag
 
 

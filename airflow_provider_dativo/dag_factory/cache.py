@@ -21,9 +21,10 @@ from typing import Any
 
 from airflow_provider_dativo import __version__
 from airflow_provider_dativo.dag_factory.args import IngestDagArgs, TimetableArgs
+from airflow_provider_dativo.dag_factory.maintenance_args import MaintenanceDagArgs
 from airflow_provider_dativo.dag_factory.workflow_args import WorkflowDagArgs, WorkflowTaskArgs
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 RACY_WINDOW_NS = 2_000_000_000
 """Files changed less than this before a parse are not trusted to have a stable signature."""
 
@@ -35,6 +36,7 @@ class DagArguments:
     ingest: list[IngestDagArgs] = field(default_factory=list)
     config_errors: list[dict[str, Any]] = field(default_factory=list)
     workflows: list[WorkflowDagArgs] = field(default_factory=list)
+    maintenance: list[MaintenanceDagArgs] = field(default_factory=list)
 
 
 def _signature(path: Path) -> list[int] | None:
@@ -103,6 +105,15 @@ def _decode_workflow(data: dict[str, Any]) -> WorkflowDagArgs:
     return WorkflowDagArgs(data["dag"], _decode_timetable(data["timetable"]), tasks)
 
 
+def _encode_maintenance(args: MaintenanceDagArgs) -> dict[str, Any]:
+    timetable = _encode_timetable(args.timetable)
+    return {"dag": args.dag, "timetable": timetable, "task": _encode_kwargs(args.task)}
+
+
+def _decode_maintenance(data: dict[str, Any]) -> MaintenanceDagArgs:
+    return MaintenanceDagArgs(data["dag"], _decode_timetable(data["timetable"]), _decode_kwargs(data["task"]))
+
+
 class ParseCache:
     """The cache entry of one runner file under one app root."""
 
@@ -124,6 +135,7 @@ class ParseCache:
                 [_decode(d) for d in data["ingest"]],
                 data["config_errors"],
                 [_decode_workflow(d) for d in data["workflows"]],
+                [_decode_maintenance(d) for d in data["maintenance"]],
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -144,6 +156,7 @@ class ParseCache:
             "ingest": [_encode(a) for a in arguments.ingest],
             "config_errors": arguments.config_errors,
             "workflows": [_encode_workflow(a) for a in arguments.workflows],
+            "maintenance": [_encode_maintenance(a) for a in arguments.maintenance],
         }
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_dativo.dag_factory.args import IngestDagArgs, TimetableArgs, ingest_dag_args
+from airflow_provider_dativo.dag_factory.maintenance_args import MaintenanceDagArgs, maintenance_dag_args
 from airflow_provider_dativo.dag_factory.workflow_args import WorkflowDagArgs, schedule_dag_args
 from airflow_provider_dativo.plan.runner import RunnerPlan
 
@@ -31,6 +32,7 @@ from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 _INGEST_IMPORT = "from airflow_provider_dativo.operators.ingest import DativoIngestOperator"
 _FRESHNESS_IMPORT = "from airflow_provider_dativo.freshness.deadline import freshness_deadline\n"
 _WORKFLOW_IMPORT = "from airflow_provider_dativo.operators.workflow import DativoWorkflowOperator"
+_MAINTENANCE_IMPORT = "from airflow_provider_dativo.operators.maintenance import DativoMaintenanceOperator"
 
 
 def py_literal(value: Any) -> str:
@@ -103,8 +105,18 @@ def render_workflow_dag_file(args: WorkflowDagArgs, runner_path: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_maintenance_dag_file(args: MaintenanceDagArgs, runner_path: Path) -> str:
+    """The source of one static ``<schedule>__maintenance`` DAG file."""
+    lines = _dag_header(args.dag, args.timetable, runner_path, _MAINTENANCE_IMPORT)
+    lines.append("    DativoMaintenanceOperator(")
+    lines.extend(f"        {key}={py_literal(value)}," for key, value in args.task.items())
+    lines.append("    )")
+    return "\n".join(lines) + "\n"
+
+
 def export_dags(plan: RunnerPlan, out_dir: Path, *, app_root: str | None) -> list[Path]:
-    """Write one ``<dag_id>.py`` per healthy schedule (ingest or workflow); returns the files written."""
+    """Write one ``<dag_id>.py`` per healthy schedule (ingest or workflow) and per maintenance DAG;
+    returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     sources = [
@@ -114,6 +126,11 @@ def export_dags(plan: RunnerPlan, out_dir: Path, *, app_root: str | None) -> lis
         (spec.schedule.name, render_workflow_dag_file(schedule_dag_args(spec), plan.path))
         for spec in plan.workflows
     ]
+    taken = {name for name, _ in sources}
+    for spec in plan.specs:
+        maintenance = maintenance_dag_args(spec, app_root=app_root)
+        if maintenance is not None and maintenance.dag["dag_id"] not in taken:
+            sources.append((maintenance.dag["dag_id"], render_maintenance_dag_file(maintenance, plan.path)))
     for name, source in sources:
         target = out_dir / f"{name}.py"
         target.write_text(source, encoding="utf-8")

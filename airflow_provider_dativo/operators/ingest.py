@@ -12,13 +12,10 @@ the exception text and the metrics pushed to XCom.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
-from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.exceptions import DativoJobError
+from airflow_provider_dativo.operators.job_file import JobFileOperator
 from airflow_provider_dativo.outcomes import EXIT_PARTIAL, EXIT_SUCCESS
 
 if TYPE_CHECKING:
@@ -30,7 +27,7 @@ if TYPE_CHECKING:
     from airflow_provider_dativo.engine.run import JobResult
 
 
-class DativoIngestOperator(BaseOperator):
+class DativoIngestOperator(JobFileOperator):
     """Run the dativo job described by ``config_path`` and return its metrics (pushed to XCom).
 
     Exit code 0 succeeds with status ``success``. Exit code 1 (warn mode dropped records)
@@ -51,40 +48,18 @@ class DativoIngestOperator(BaseOperator):
         sets it when the runner grants any.
     """
 
-    template_fields: Sequence[str] = ("config_path",)
     ui_color = "#e8f4fd"
 
-    def __init__(
-        self,
-        *,
-        config_path: str,
-        app_root: str | None = None,
-        job_name: str | None = None,
-        dativo_home: str | None = None,
-        runner_config: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, job_name: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.config_path = config_path
-        self.app_root = app_root
         self.job_name = job_name
-        self.dativo_home = dativo_home
-        self.runner_config = runner_config
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from airflow_provider_dativo.config.confinement import granted_roots
-        from airflow_provider_dativo.config.loader import load_job
         from airflow_provider_dativo.engine.events import EventEmitter
-        from airflow_provider_dativo.settings import resolve_app_root
 
-        try:
-            app_root = resolve_app_root(self.app_root)
-            grants = granted_roots(self.runner_config, app_root)
-            job = load_job(self.config_path, app_root=app_root, allowed_roots=grants)
-        except DativoConfigError as exc:
-            raise AirflowFailException(f"invalid dativo job configuration:\n{exc}") from None
+        job = self.load_job_file()
 
         job_name = self.job_name or self.dag_id
         run_id = f"{self.dag_id}/{context['run_id']}/{self.task_id}"

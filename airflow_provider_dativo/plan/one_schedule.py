@@ -6,7 +6,8 @@ make every task try of a big deployment pay for all of them, and a broken or unr
 of another schedule must not fail it.
 
 Which schedules can become DAG ``dag_id``: those named ``dag_id`` (the first healthy one is
-the DAG; the others are its duplicates) and, when ``dag_id`` is a placeholder's derived id
+the DAG; the others are its duplicates), for ``<name>__maintenance`` those named ``<name>``
+(whose job's ``target.maintenance`` yields it), and, when ``dag_id`` is a placeholder's derived id
 (``dativo_config_error__<name>__schedule_<i>``), schedule ``i``. Nothing else can yield that
 dag_id, so loading just these gives the same DAG as loading them all (the factory checks the
 id came out, and otherwise falls back to a full parse).
@@ -37,6 +38,7 @@ from typing import Any
 from yaml.nodes import MappingNode, SequenceNode
 
 from airflow_provider_dativo.config.errors import DativoConfigError
+from airflow_provider_dativo.config.maintenance import MAINTENANCE_SUFFIX
 from airflow_provider_dativo.config.runner import RunnerFile
 from airflow_provider_dativo.config.validation import validate_model
 from airflow_provider_dativo.config.yaml_fast import compose_and_load
@@ -79,11 +81,17 @@ class DagSelection:
         match = PLACEHOLDER_ID.fullmatch(self.dag_id)
         return int(match.group(1)) if match else None
 
+    @property
+    def schedule_name(self) -> str:
+        """The schedule whose DAG ``dag_id`` may be: ``<name>`` of ``<name>__maintenance``."""
+        return self.dag_id.removesuffix(MAINTENANCE_SUFFIX) or self.dag_id
+
     def pick(self, schedules: Iterable[tuple[int, Any]]) -> list[tuple[int, Any]]:
-        """Those named ``dag_id`` and, for a placeholder's id, schedule ``i`` with every schedule
-        of the same name (whether ``i`` gets a derived id depends on them)."""
+        """Those named ``dag_id`` (or the schedule of a maintenance DAG) and, for a placeholder's
+        id, schedule ``i`` with every schedule of the same name (whether ``i`` gets a derived
+        id depends on them)."""
         schedules = list(schedules)
-        names = {self.dag_id}
+        names = {self.dag_id, self.schedule_name}
         for index, raw in schedules:
             if index == self.placeholder_index and isinstance(_name(raw), str):
                 names.add(_name(raw))
@@ -103,7 +111,7 @@ def load_one_dag(path: str | Path, dag_id: str, *, app_root: str | None = None) 
         # read_yaml below reports an unreadable, oversized or non-UTF-8 file as the full load would
         with contextlib.suppress(DativoConfigError):
             text = read_text(path)
-    cut = _schedules_of_cut(text, dag_id) if text is not None else None
+    cut = _schedules_of_cut(text, selection.schedule_name) if text is not None else None
     if cut is None:
         runner = validate_model(RunnerFile, read_yaml(path), path)
         indexed: Iterable[tuple[int, Any]] = enumerate(runner.runner.orchestrator.schedules)

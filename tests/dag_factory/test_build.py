@@ -15,7 +15,13 @@ from airflow_provider_dativo.operators.config_error import DativoConfigErrorOper
 from airflow_provider_dativo.operators.ingest import DativoIngestOperator
 from airflow_provider_dativo.retry_policy import DativoRetryPolicy
 from tests.support.deployment import make_deployment
-from tests.support.examples import EXAMPLES, INGEST_SCHEDULES, RUNNER_AIRFLOW, WORKFLOW_SCHEDULES
+from tests.support.examples import (
+    EXAMPLES,
+    INGEST_SCHEDULES,
+    MAINTENANCE_DAGS,
+    RUNNER_AIRFLOW,
+    WORKFLOW_SCHEDULES,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +39,7 @@ def only_task(dag) -> DativoIngestOperator:
 
 
 def test_one_dag_per_schedule_with_exactly_one_ingest_task(dags: dict) -> None:
-    assert set(dags) == INGEST_SCHEDULES | WORKFLOW_SCHEDULES
+    assert set(dags) == INGEST_SCHEDULES | WORKFLOW_SCHEDULES | MAINTENANCE_DAGS
     for dag_id in INGEST_SCHEDULES:
         dag = dags[dag_id]
         assert dag.dag_id == dag_id

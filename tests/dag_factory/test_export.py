@@ -7,7 +7,14 @@ from pathlib import Path
 from airflow.dag_processing.dagbag import DagBag
 
 from airflow_provider_dativo.cli.main import main
-from tests.support.examples import EXAMPLES, INGEST_SCHEDULES, REPO, RUNNER_AIRFLOW, WORKFLOW_SCHEDULES
+from tests.support.examples import (
+    EXAMPLES,
+    INGEST_SCHEDULES,
+    MAINTENANCE_DAGS,
+    REPO,
+    RUNNER_AIRFLOW,
+    WORKFLOW_SCHEDULES,
+)
 from tests.support.serialized import comparable
 
 
@@ -15,7 +22,7 @@ def test_exported_files_serialize_identically_to_the_factory(tmp_path: Path) -> 
     out = tmp_path / "exported"
     assert main(["export", str(RUNNER_AIRFLOW), "--out", str(out), "--app-root", str(EXAMPLES)]) == 0
     files = sorted(p.name for p in out.glob("*.py"))
-    assert files == sorted(f"{n}.py" for n in INGEST_SCHEDULES | WORKFLOW_SCHEDULES)
+    assert files == sorted(f"{n}.py" for n in INGEST_SCHEDULES | WORKFLOW_SCHEDULES | MAINTENANCE_DAGS)
     exported = DagBag(dag_folder=str(out), safe_mode=False)
     assert exported.import_errors == {}
     factory = DagBag(dag_folder=str(REPO / "dags"), safe_mode=False)

@@ -17,3 +17,4 @@ INGEST_SCHEDULES = {
     "globex_events_jsonl",
 }
 WORKFLOW_SCHEDULES = {"weekly_ops_chain", "acme_ingest_chain"}  # `dag:` schedules
+MAINTENANCE_DAGS = {"acme_orders_csv__maintenance"}  # jobs with target.maintenance

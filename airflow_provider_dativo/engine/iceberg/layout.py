@@ -42,7 +42,7 @@ from pyiceberg.transforms import (
     VoidTransform,
     YearTransform,
 )
-from pyiceberg.types import DoubleType, FloatType
+from pyiceberg.types import DoubleType, FloatType, IcebergType
 
 from airflow_provider_dativo.config.layout import PartitionField, SortField
 from airflow_provider_dativo.engine.errors import WriteError
@@ -253,27 +253,44 @@ def same_layout(a: TableMetadata, b: TableMetadata) -> bool:
 
 
 def sort_records(records: pa.Table, metadata: TableMetadata) -> pa.Table:
-    """``records`` in the order of the table's sort order (unchanged when unsorted): per key
-    ascending or descending, nulls first or last as the order says. Stable, so records equal
-    on every key keep their input order."""
+    """``records`` in the table's sort order (each field's transform, direction and null
+    placement); unchanged when the table has none. pyarrow places nulls once for all keys, so
+    each field sorts first on whether the value is null, then on the value. Stable, so records
+    equal on every key keep their input order. pyiceberg ignores sort orders on write: every
+    data file dativo writes (loads, rewrites, compaction) is sorted here."""
     order = metadata.sort_order()
     if order.is_unsorted or records.num_rows < 2:
         return records
     schema = metadata.schema()
-    keys = []
-    for f in order.fields:
-        if not isinstance(f.transform, IdentityTransform):
-            continue  # sort orders set outside dativo may use transforms: those keys are skipped
-        name = schema.find_column_name(f.source_id)
-        if name is None or name not in records.column_names:
-            continue
-        keys.append(
-            (
-                name,
-                "descending" if f.direction == SortDirection.DESC else "ascending",
-                "at_start" if f.null_order == NullOrder.NULLS_FIRST else "at_end",
-            )
-        )
+    keys: list[tuple[str, str]] = []
+    helper = records
+    for index, sort_field in enumerate(order.fields):
+        source = schema.find_field(sort_field.source_id)
+        if source.name not in records.column_names:
+            continue  # a nested sort key (set outside dativo): left to the other keys
+        values = _sort_values(sort_field.transform, source.field_type, records.column(source.name))
+        ascending = sort_field.direction == SortDirection.ASC
+        nulls_first = sort_field.null_order == NullOrder.NULLS_FIRST
+        helper = helper.append_column(f"__dativo_null_{index}", pc.is_null(values))
+        helper = helper.append_column(f"__dativo_sort_{index}", values)
+        keys.append((f"__dativo_null_{index}", "descending" if nulls_first else "ascending"))
+        keys.append((f"__dativo_sort_{index}", "ascending" if ascending else "descending"))
     if not keys:
         return records
-    return records.take(pc.sort_indices(records, sort_keys=keys))
+    return records.take(pc.sort_indices(helper, sort_keys=keys))
+
+
+_TIME_UNITS = {YearTransform: "year", MonthTransform: "month", DayTransform: "day", HourTransform: "hour"}
+
+
+def _sort_values(transform: Transform[Any, Any], source_type: IcebergType, values: pa.ChunkedArray) -> Any:
+    """The values a sort field orders by: the column itself for ``identity``; for the time
+    transforms, the value cut to the year, month, day or hour (Arrow's ``floor_temporal``: the
+    same order as the transform's numbers); otherwise pyiceberg's own transform (``bucket`` and
+    ``truncate``, through ``pyiceberg-core``)."""
+    if isinstance(transform, IdentityTransform):
+        return values
+    unit = _TIME_UNITS.get(type(transform))
+    if unit is not None:
+        return pc.floor_temporal(values, unit=unit)
+    return transform.pyarrow_transform(source_type)(values)

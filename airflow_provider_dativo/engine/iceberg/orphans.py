@@ -8,7 +8,7 @@ job Spark's ``remove_orphan_files`` procedure does, which pyiceberg does not hav
 
 A file is an orphan when it is under the table's location, is not referenced by the current
 metadata (its metadata file and logged predecessors, every snapshot's manifest list, every
-manifest, every data and delete file any manifest lists, statistics files), and was last
+manifest, every data and delete file any manifest lists as live, statistics files), and was last
 modified more than ``older_than`` ago. The age guard is what makes this safe next to running
 loads: a load's data files are not referenced until it commits, so files younger than any load
 can take are never touched (default 3 days, as Spark's).
@@ -51,7 +51,10 @@ def referenced_files(table: Table) -> set[str]:
                 continue
             seen_manifests.add(manifest.manifest_path)
             paths.add(manifest.manifest_path)
-            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False):
+            # Live entries only: a file a snapshot records as DELETED (replaced by an overwrite,
+            # a merge or a compaction) is still listed as ADDED or EXISTING by that snapshot's
+            # parent while the parent is kept; once the parent is expired, nothing reads it.
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
                 paths.add(entry.data_file.file_path)
     return {_key(path) for path in paths if path}
 

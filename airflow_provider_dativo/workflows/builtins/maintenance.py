@@ -1,5 +1,5 @@
-"""``iceberg_maintenance``: expire old snapshots of one Iceberg table, keeping the last K, and
-delete the files nothing references any more.
+"""``iceberg_maintenance``: compact the small files of one Iceberg table (``compact: true``),
+expire its old snapshots, keeping the last K, and delete the files nothing references any more.
 
 Every dativo run adds a snapshot; without expiry a table's metadata grows forever. This
 removes snapshots older than ``older_than_days`` except the ``retain_last`` newest ones and
@@ -7,6 +7,8 @@ every branch or tag head, through pyiceberg's ``table.maintenance.expire_snapsho
 rewrites metadata only: pyiceberg does not delete the expired data files. So the files no
 snapshot references any more (those of expired snapshots, and those a killed run left behind)
 are then deleted when older than ``orphans_older_than_hours`` (:mod:`...engine.iceberg.orphans`).
+Compaction (:mod:`...engine.iceberg.compaction`) is off unless asked for, so workflows written
+before it existed keep doing exactly what they did.
 
 The table is a job's target (``config``: a job file of the workflow's tenant, with its catalog)
 or ``table`` (``[namespace.]name``, namespace defaulting to the tenant) in ``catalog``
@@ -21,6 +23,13 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from airflow_provider_dativo.config.base import StrictModel
 from airflow_provider_dativo.config.job import CatalogSettings, TargetSettings
+from airflow_provider_dativo.config.limits import (
+    MAX_KEEP_LAST_SNAPSHOTS,
+    MAX_SNAPSHOT_AGE_HOURS,
+    MAX_TARGET_FILE_SIZE_MB,
+    MIN_TARGET_FILE_SIZE_MB,
+)
+from airflow_provider_dativo.config.maintenance import DEFAULT_TARGET_FILE_SIZE_MB
 from airflow_provider_dativo.workflows.builtins.jobs import check_job_param, load_tenant_job, own_params
 from airflow_provider_dativo.workflows.context import ParamsCheck, WorkflowContext
 from airflow_provider_dativo.workflows.errors import FatalWorkflowError
@@ -33,12 +42,19 @@ class MaintenanceParams(StrictModel):
     config: str | None = Field(None, description="Job YAML whose target table is maintained.")
     table: str | None = Field(None, description="'[namespace.]table'; the namespace defaults to the tenant.")
     catalog: dict[str, Any] | None = Field(None, description="pyiceberg catalog properties (with 'table').")
-    older_than_days: Annotated[float, Field(ge=0)] = 7
-    retain_last: Annotated[int, Field(ge=1, description="Newest snapshots always kept.")] = 1
+    compact: bool = Field(False, description="Rewrite small files into files of target_file_size_mb first.")
+    target_file_size_mb: Annotated[float, Field(ge=MIN_TARGET_FILE_SIZE_MB, le=MAX_TARGET_FILE_SIZE_MB)] = (
+        DEFAULT_TARGET_FILE_SIZE_MB
+    )
+    older_than_days: Annotated[float, Field(ge=0, le=MAX_SNAPSHOT_AGE_HOURS / 24)] = 7
+    retain_last: Annotated[
+        int, Field(ge=1, le=MAX_KEEP_LAST_SNAPSHOTS, description="Newest snapshots always kept.")
+    ] = 1
     orphans_older_than_hours: Annotated[
         float | None,
         Field(
             ge=0,
+            le=MAX_SNAPSHOT_AGE_HOURS,
             description="Delete unreferenced files older than this; null keeps them. Keep it well "
             "above the longest load: a running load's files are unreferenced until it commits.",
         ),
@@ -90,9 +106,9 @@ class MaintenanceParams(StrictModel):
 
 @register_workflow("iceberg_maintenance", params_model=MaintenanceParams)
 def iceberg_maintenance(params: dict[str, Any], context: WorkflowContext) -> dict[str, Any]:
-    """Expire the table's old snapshots; return what was there and what was removed."""
+    """Compact (when asked), expire old snapshots, remove orphans; return what changed."""
     from airflow_provider_dativo.engine.iceberg.catalog import open_catalog
-    from airflow_provider_dativo.engine.iceberg.maintenance import maintain_table
+    from airflow_provider_dativo.engine.iceberg.maintenance import MaintenanceSteps, maintain_table
 
     settings = own_params(MaintenanceParams, params)
     target, namespace = settings.target(context)
@@ -101,15 +117,12 @@ def iceberg_maintenance(params: dict[str, Any], context: WorkflowContext) -> dic
         "older_than_days": settings.older_than_days,
         "retain_last": settings.retain_last,
     }
-    catalog = open_catalog(target, settings.dativo_home)
-    result.update(
-        maintain_table(
-            catalog,
-            namespace,
-            target.table,
-            older_than_days=settings.older_than_days,
-            retain_last=settings.retain_last,
-            orphans_older_than_hours=settings.orphans_older_than_hours,
-        )
+    steps = MaintenanceSteps(
+        compact_target_file_size_mb=settings.target_file_size_mb if settings.compact else None,
+        expire_older_than_hours=settings.older_than_days * 24,
+        keep_last_snapshots=settings.retain_last,
+        remove_orphans_older_than_hours=settings.orphans_older_than_hours,
     )
+    catalog = open_catalog(target, settings.dativo_home)
+    result.update(maintain_table(catalog, namespace, target.table, steps))
     return result

@@ -93,3 +93,40 @@ def test_files_of_expired_snapshots_are_deleted(tmp_path: Path, dativo_home: Pat
 
     kept = iceberg_maintenance({**params, "orphans_older_than_hours": 72}, context)
     assert (kept["orphan_files_deleted"], kept["snapshots_expired"]) == (0, 0)
+
+
+def test_compaction_on_request(tmp_path: Path, dativo_home: Path) -> None:
+    """``compact: true`` rewrites the three loads' files into one before the expiry; without it
+    (the default) the workflow compacts nothing, as it did before compaction existed."""
+    load = {"config": str(ORDERS_JOB)}
+    path = write_workflow(
+        tmp_path / "wf.yaml",
+        "compact",
+        [
+            task("load1", "dativo_ingest", params=load),
+            task("load2", "dativo_ingest", "load1", params=load),
+            task("load3", "dativo_ingest", "load2", params=load),
+            task("expire_only", "iceberg_maintenance", "load3", params=load),
+            task(
+                "compact",
+                "iceberg_maintenance",
+                "expire_only",
+                params={
+                    **load,
+                    "compact": True,
+                    "target_file_size_mb": 1,
+                    "older_than_days": 0,
+                    "retain_last": 1,
+                },
+            ),
+        ],
+    )
+    summary = run_cli(path, tmp_path)
+    assert summary.exit_code == 0, summary.as_dict()
+    out = {t: r.output for t, r in summary.results.items()}
+    assert "compacted_files_rewritten" not in out["expire_only"]
+    assert (out["compact"]["compacted_files_rewritten"], out["compact"]["compacted_files_written"]) == (3, 1)
+    assert out["compact"]["snapshots_after"] == 1
+    table = open_catalog(TargetSettings(table="orders")).load_table(("acme", "orders"))
+    assert sum(1 for _ in table.scan().plan_files()) == 1
+    assert table.scan().to_arrow().num_rows == 150
