@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 DATIVO_TAG = "dativo"
 TENANT_TAG_PREFIX = "tenant:"
+MAINTENANCE_TAG = "dativo:maintenance"
+"""The tag of a ``<schedule>__maintenance`` DAG (``dag_factory.maintenance_args.TAG_MAINTENANCE``):
+it loads nothing, so the view leaves it out of the ingestion figures."""
 INGEST_TASK_ID = "ingest"
 """The ingest DAG's only task (``dag_factory.args.INGEST_TASK_ID``); its XCom holds the job's metrics."""
 FRESHNESS_ALERT = "dativo_freshness"
@@ -68,16 +71,22 @@ class Group:
 
 
 def dativo_dags(session: Session) -> dict[str, DagInfo]:
-    """Every active DAG tagged ``dativo``, with its tenant (``tenant:<id>`` tag) and next run."""
+    """Every active ingestion DAG (tagged ``dativo``, not ``dativo:maintenance``), with its tenant
+    (``tenant:<id>`` tag) and next run."""
     from airflow.models.dag import DagModel, DagTag
 
     tagged = session.execute(
         select(DagTag.dag_id, DagTag.name).where(
-            (DagTag.name == DATIVO_TAG) | DagTag.name.startswith(TENANT_TAG_PREFIX)
+            DagTag.name.in_((DATIVO_TAG, MAINTENANCE_TAG)) | DagTag.name.startswith(TENANT_TAG_PREFIX)
         )
     ).all()
-    dativo = {dag_id for dag_id, name in tagged if name == DATIVO_TAG}
-    tenants = {dag_id: name[len(TENANT_TAG_PREFIX) :] for dag_id, name in tagged if name != DATIVO_TAG}
+    maintenance = {dag_id for dag_id, name in tagged if name == MAINTENANCE_TAG}
+    dativo = {dag_id for dag_id, name in tagged if name == DATIVO_TAG} - maintenance
+    tenants = {
+        dag_id: name[len(TENANT_TAG_PREFIX) :]
+        for dag_id, name in tagged
+        if name.startswith(TENANT_TAG_PREFIX)
+    }
     rows = session.execute(
         select(DagModel.dag_id, DagModel.is_paused, DagModel.next_dagrun_create_after).where(
             DagModel.is_stale.is_(False)

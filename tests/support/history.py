@@ -41,7 +41,8 @@ class Run:
 
 
 def write_runner(root: Path, schedules: Sequence[dict[str, Any]]) -> Path:
-    """A runner with one CSV job per schedule (``{"name", "tenant", "table", ...schedule keys}``)."""
+    """A runner with one CSV job per schedule (``{"name", "tenant", "table", ...schedule keys}``;
+    an optional ``"maintenance"`` is the job's ``target.maintenance``)."""
     (root / "assets").mkdir(parents=True, exist_ok=True)
     (root / "assets" / "orders.yaml").write_text(
         "name: orders\nfields:\n  - {name: order_id, type: long, required: true}\n"
@@ -49,6 +50,9 @@ def write_runner(root: Path, schedules: Sequence[dict[str, Any]]) -> Path:
     lines = ["runner:", "  orchestrator:", "    type: airflow", "    schedules:"]
     for schedule in schedules:
         tenant, table = schedule["tenant"], schedule["table"]
+        maintenance = (
+            f", maintenance: {json.dumps(schedule['maintenance'])}" if "maintenance" in schedule else ""
+        )
         job = root / "jobs" / tenant / f"{schedule['name']}.yaml"
         job.parent.mkdir(parents=True, exist_ok=True)
         job.write_text(
@@ -57,7 +61,7 @@ def write_runner(root: Path, schedules: Sequence[dict[str, Any]]) -> Path:
                 tenant_id: {tenant}
                 source_connector: csv
                 source: {{path: ../../data/{tenant}/{table}.csv}}
-                target: {{table: {table}}}
+                target: {{table: {table}{maintenance}}}
                 asset: orders
                 """
             )
@@ -65,7 +69,7 @@ def write_runner(root: Path, schedules: Sequence[dict[str, Any]]) -> Path:
         lines.append(f"      - name: {schedule['name']}")
         lines.append(f"        config: jobs/{tenant}/{schedule['name']}.yaml")
         for key, value in schedule.items():
-            if key not in ("name", "tenant", "table"):
+            if key not in ("name", "tenant", "table", "maintenance"):
                 lines.append(f"        {key}: {json.dumps(value)}")
     runner = root / "runner.yaml"
     runner.write_text("\n".join(lines) + "\n")

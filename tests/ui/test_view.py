@@ -20,6 +20,7 @@ SCHEDULES = [
         "table": "orders",
         "cron": "0 * * * *",
         "freshness_minutes": 30,
+        "maintenance": {"cron": "0 4 * * *"},
     },
     {"name": "zeta_returns", "tenant": "zeta", "table": "returns", "cron": "0 3 * * *"},
     {"name": "omega_events", "tenant": "omega", "table": "events", "interval_seconds": 900},
@@ -34,6 +35,8 @@ def history() -> list[Run]:
         Run("zeta_orders", NOW - 2 * hour, "failed", 4.0, 0, 0, "zeta.orders"),
         Run("zeta_orders", NOW - 3 * hour, "success", 16.0, 50, 0, "zeta.orders"),
         Run("zeta_orders", NOW - 72 * hour, "success", 20.0, 1000, 0, "zeta.orders"),
+        # zeta_orders__maintenance: a failed maintenance run, which is no ingestion run
+        Run("zeta_orders__maintenance", NOW - 2 * hour, "failed", 60.0, 0, 0, "zeta.orders"),
         # zeta_returns: one run 5 hours ago whose metrics carry free text with a secret
         Run("zeta_returns", NOW - 5 * hour, "success", 30.0, 7, 1, "zeta.returns", {"error": f"pw={SECRET}"}),
         # omega_events: two runs, both fine
@@ -186,7 +189,9 @@ def test_tenants_recent_runs_schedules_and_tables(api) -> None:
 
 def test_a_user_counts_only_the_dags_they_may_read(api) -> None:
     data = summary(api, username="zeta_viewer", role="viewer")
-    assert {s["dag_id"] for s in data["schedules"]} == {"zeta_orders", "zeta_returns"}
+    assert {s["dag_id"] for s in data["schedules"]} == {"zeta_orders", "zeta_returns"}, (
+        "a maintenance DAG is not an ingestion schedule"
+    )
     assert [t["tenant"] for t in data["tenants"]] == ["zeta"]
     assert (data["tasks_ok"], data["tasks_failed"], data["rows_loaded"]) == (3, 1, 157)
     assert {t["table"] for t in data["tables"]} == {"zeta.orders", "zeta.returns"}
