@@ -3,13 +3,19 @@ the table's data files that can hold its keys are read and rewritten, in one com
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import uuid
+from pathlib import Path
+
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from tests.support.batches import orders, use_small_batches, write_csv
 from tests.support.faults import faulty_catalog, race, racing_catalog
 from tests.support.iceberg_checks import cursor_of, orphan_files, snapshot_properties, warehouse_data_files
-from tests.support.workspace import Workspace
+from tests.support.workspace import Workspace, embedded_catalog
 
 
 def _data_files(ws: Workspace) -> set[str]:
@@ -138,3 +144,121 @@ def test_concurrent_incremental_merges_load_every_record_exactly_once(ws: Worksp
     ]
     assert cursor_of(table, "seq") == 30
     assert orphan_files(table) == []
+
+
+def _partitioned_by(ws: Workspace, column: str, *, metrics: bool = True) -> None:
+    """The job's table, created up front with an identity partition on ``column`` (without
+    ``metrics``, its data files carry no column bounds: only partitions can prune them)."""
+    table = ws.create_table()
+    with table.update_spec() as spec:
+        spec.add_identity(column)
+    if not metrics:
+        with table.transaction() as txn:
+            txn.set_properties({"write.metadata.metrics.default": "none"})
+
+
+def _files_by_partition(ws: Workspace) -> dict[object, set[str]]:
+    """The table's data files by the value of their (one) partition field."""
+    found: dict[object, set[str]] = {}
+    for task in ws.table().scan().plan_files():
+        found.setdefault(task.file.partition[0], set()).add(task.file.file_path)
+    return found
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The data files the merge reads (the real reader runs; each call's files are noted)."""
+    from airflow_provider_dativo.engine.iceberg import merge
+
+    read: list[str] = []
+    real = merge.read_data_files
+
+    def noting(metadata, io, tasks, columns=None):  # type: ignore[no-untyped-def]
+        tasks = list(tasks)
+        read.extend(task.file.file_path for task in tasks)
+        return real(metadata, io, tasks, columns=columns)
+
+    monkeypatch.setattr(merge, "read_data_files", noting)
+    return read
+
+
+def test_merge_into_a_partitioned_table_reads_only_the_partitions_of_the_changed_keys(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Partitioned by a merge key column (``ship_date``): a partition none of the change's keys
+    maps to is neither read nor rewritten, although its key range overlaps the change's and its
+    files carry no column bounds (so only the partition values can prune it)."""
+    _partitioned_by(ws, "ship_date", metrics=False)
+    days = pa.array(["2024-01-03", "2024-02-29", "2024-03-15"])
+    data = orders(0, 3000, bad_every=None)
+    day_of = pc.remainder(data["order_id"].cast(pa.int64()), 3)
+    data = data.set_column(7, "ship_date", pc.take(days, day_of))
+    write_csv(ws, data)
+    assert ws.run(ws.job(), run_id="load").result.exit_code == 0
+    before = _files_by_partition(ws)
+    assert len(before) == 3  # one file per day, each spanning ids 0-2999
+    assert all(not task.file.lower_bounds for task in ws.table().scan().plan_files())
+
+    change = data.take([30, 33, 302, 305])  # ids 30, 33 (2024-01-03) and 302, 305 (2024-03-15)
+    write_csv(ws, change.set_column(2, "status", pa.array(["shipped"] * 4)))
+    read = _reads(monkeypatch)
+    result = ws.run(ws.job(mode="merge", merge_keys=["order_id", "ship_date"]), run_id="merge").result
+    assert result.exit_code == 0, result.error
+
+    untouched = before[(dt.date(2024, 2, 29) - dt.date(1970, 1, 1)).days]  # dates partition as days
+    assert not untouched & set(read)  # the partition between the changed ones was never read
+    after = {path for files in _files_by_partition(ws).values() for path in files}
+    assert untouched <= after
+    assert not (set().union(*before.values()) - untouched) & after  # the other two were rewritten
+    rows = ws.rows()
+    assert [r["order_id"] for r in rows] == list(range(3000))
+    shipped = {r["order_id"] for r in rows if r["status"] == "shipped"}
+    assert {30, 302} <= shipped and not {32, 300} & shipped  # even ids were paid
+
+
+def test_a_partition_column_that_is_not_a_merge_key_does_not_prune(ws: Workspace) -> None:
+    """Partitioned by ``status``, merged by ``order_id``: an order whose status changed is
+    stored in the old status's partition, which the merge must still rewrite."""
+    _partitioned_by(ws, "status")
+    write_csv(ws, orders(0, 100, bad_every=None))  # even ids paid, odd ids shipped
+    assert ws.run(ws.job(), run_id="load").result.exit_code == 0
+    change = orders(0, 6, bad_every=None).take([0, 2, 4])  # paid orders 0, 2, 4 ...
+    write_csv(ws, change.set_column(2, "status", pa.array(["shipped"] * 3)))  # ... now shipped
+    result = ws.run(ws.job(mode="merge", merge_keys=["order_id"]), run_id="merge").result
+    assert result.exit_code == 0, result.error
+    rows = ws.rows()
+    assert [r["order_id"] for r in rows] == list(range(100))  # no order twice
+    assert {r["order_id"]: r["status"] for r in rows}[2] == "shipped"
+
+
+def test_partition_match_compares_the_partitions_of_key_columns_only(tmp_path: Path) -> None:
+    """A table file may hold a changed key only if its partition values of the key columns are
+    those of some change record; partitions of other columns decide nothing."""
+    from airflow_provider_dativo.engine.iceberg._pyiceberg import write_data_files
+    from airflow_provider_dativo.engine.iceberg.merge import PartitionMatch
+
+    catalog = embedded_catalog(tmp_path)
+    catalog.create_namespace("acme")
+    schema = pa.schema(
+        [pa.field("id", pa.int64()), pa.field("region", pa.string()), pa.field("day", pa.date32())]
+    )
+    table = catalog.create_table("acme.t", schema=schema)
+    with table.update_spec() as spec:
+        spec.add_identity("region")
+        spec.add_identity("day")
+    days = [dt.date(2024, 1, d) for d in (1, 2)]
+    rows = [(i, region, day) for i, (region, day) in enumerate(itertools.product(["eu", "us", "ap"], days))]
+    table.append(pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in rows], schema=schema))
+    change = pa.Table.from_pylist([{"id": 0, "region": "eu", "day": days[1]}], schema=schema)
+    change = change.cast(table.schema().as_arrow())
+    files = write_data_files(table.metadata, change, table.io, uuid.uuid4(), itertools.count())
+    stored = [task.file for task in table.scan().plan_files()]
+    assert len(stored) == 6
+
+    def held(keys: list[str]) -> list[tuple[object, ...]]:
+        match = PartitionMatch(table.metadata, table.spec(), files, keys)
+        return sorted(tuple(f.partition) for f in stored if match.may_hold(f))
+
+    day2 = (days[1] - dt.date(1970, 1, 1)).days
+    assert held(["id", "region", "day"]) == [("eu", day2)]
+    assert held(["id", "region"]) == [("eu", day2 - 1), ("eu", day2)]
+    assert len(held(["id"])) == 6  # no partition column among the keys: nothing is pruned
