@@ -19,6 +19,11 @@ When the run commits (each commit attempt starts from the refreshed table):
 4. one overwrite snapshot removes the rewritten files and adds their rewrites, one fast append
    adds the change; both carry the run's properties (exactly once, see :mod:`.commit`).
 
+A commit attempt that lost to another writer is retried against the refreshed table: planning
+runs again (cheap: metadata only), but a file the previous attempt already read and rewrote is
+not read again when it is still in the table (:data:`Rewrites`); the rewrites of files another
+writer replaced meanwhile are deleted, and the files that replaced them are read instead.
+
 Partition pruning is only sound for partition fields whose source column is a merge key: a
 record's other columns (an ``updated_at``, a ``status``) may change between loads, so the table
 may hold the key in another partition than the change's record.
@@ -41,7 +46,14 @@ from pyiceberg.table import FileScanTask, Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 
 from airflow_provider_dativo.engine.iceberg._pyiceberg import read_data_files
+from airflow_provider_dativo.engine.iceberg.commit import delete_files
 from airflow_provider_dativo.engine.iceberg.sinks import DataFileWriter, Sink, append_files
+
+Rewrites = dict[str, "list[DataFile] | None"]
+"""Per table data file (its path) an attempt read: the files of its records without the change's
+keys, or ``None`` when it held none of them. A data file never changes, so a commit attempt
+that finds the same file in the refreshed table reuses what an earlier attempt found instead
+of reading and rewriting it again."""
 
 IN_LIST_LIMIT = 200
 """A key column with at most this many distinct values in the change also plans with ``In``
@@ -57,24 +69,54 @@ class MergeSink(Sink):
     def __init__(self, table: Table, *, merge_keys: list[str], **settings: Any) -> None:
         super().__init__(table, **settings)
         self.merge_keys = merge_keys
-        self.rewritten: int = 0
-        """Data files of the table the last staged attempt rewrote (for the run's metrics)."""
+        self.rewrites: Rewrites = {}
+        """What the last commit attempt found in the table's files it read (see :data:`Rewrites`)."""
+        self._rewrites_for: tuple[Any, ...] = ()
+
+    def reused_paths(self) -> list[str]:
+        """The change's files and the rewrites a retry may add again."""
+        return super().reused_paths() + [f.file_path for files in self.rewrites.values() for f in files or ()]
 
     def stage_mode(self, table: Table, txn: Transaction, properties: dict[str, str]) -> None:
-        self.rewritten = 0
+        metadata = txn.table_metadata
+        # Rewrites are reused only for the same change, written for the same schema and spec.
+        made_for = (
+            tuple(f.file_path for f in self.files),
+            metadata.current_schema_id,
+            metadata.default_spec_id,
+        )
+        if made_for != self._rewrites_for:
+            self._forget_rewrites(table, set())
+            self._rewrites_for = made_for
         if self.files and table.current_snapshot() is not None:
             keys = self._change_keys(table)
             matcher = PartitionMatch(table.metadata, self.writer.metadata.spec(), self.files, self.merge_keys)
-            removed, added = rewrite_without(table, txn.table_metadata, keys, self.merge_keys, matcher)
+            earlier, self.rewrites = self.rewrites, {}
+            try:
+                removed, added = rewrite_without(
+                    table, metadata, keys, self.merge_keys, matcher, earlier=earlier, found=self.rewrites
+                )
+            except BaseException:
+                self.rewrites = {**earlier, **self.rewrites}  # still to be cleaned up with the rest
+                raise
             del keys
+            self._forget_rewrites(table, set(self.rewrites), earlier)
             if removed:
-                self.rewritten = len(removed)
                 with txn.update_snapshot(snapshot_properties=properties).overwrite() as snapshot:
                     for data_file in removed:
                         snapshot.delete_data_file(data_file)
                     for data_file in added:
                         snapshot.append_data_file(data_file)
         append_files(txn, self.files, properties)
+
+    def _forget_rewrites(self, table: Table, keep: set[str], rewrites: Rewrites | None = None) -> None:
+        """Delete the rewrites of files no longer in ``keep``: the table changed under them (an
+        attempt that added them was based on a table state that is gone, so it never lands)."""
+        rewrites = self.rewrites if rewrites is None else rewrites
+        stale = [f.file_path for path, files in rewrites.items() if path not in keep for f in files or ()]
+        delete_files(table, stale)
+        if rewrites is self.rewrites:
+            self.rewrites = {path: files for path, files in rewrites.items() if path in keep}
 
     def _change_keys(self, table: Table) -> pa.Table:
         """The merge keys of every change record, read back from the change's data files."""
@@ -212,30 +254,54 @@ def rewrite_without(
     keys: pa.Table,
     merge_keys: list[str],
     partitions: PartitionMatch | None = None,
+    *,
+    earlier: Rewrites | None = None,
+    found: Rewrites | None = None,
 ) -> tuple[list[DataFile], list[DataFile]]:
     """The data files that hold some of ``keys`` and, written for ``metadata``, their records
     without those keys: ``(removed, added)``. A file is first read on its key columns only;
     only a file that does hold changed keys is read whole, one file in memory at a time; its
-    kept records stay in their order."""
+    kept records stay in their order. What an ``earlier`` attempt found for a file is reused;
+    what this call finds is noted in ``found``."""
     pa.default_memory_pool().release_unused()  # what the streamed change held goes back first
+    earlier = earlier or {}
+    found = {} if found is None else found
     removed: list[DataFile] = []
+    added: list[DataFile] = []
     writer = DataFileWriter(table, metadata)
     try:
         for task, candidates in files_holding(table, keys, partitions):
-            stored = read_data_files(table.metadata, table.io, [task], columns=merge_keys).select(merge_keys)
-            probe = candidates.cast(stored.schema, safe=False)
-            if not pc.any(_held(stored, probe, merge_keys)).as_py():
-                continue
-            del stored
-            records = read_data_files(table.metadata, table.io, [task])
-            kept = records.filter(pc.invert(_held(records, probe, merge_keys)))
-            del records
-            removed.append(task.file)
-            writer.add(kept)
-            del kept
-            writer.flush()
-            pa.default_memory_pool().release_unused()
+            path = task.file.file_path
+            if path in earlier:
+                found[path] = earlier[path]
+            else:
+                found[path] = _rewrite(table, task, candidates, merge_keys, writer)
+            if found[path] is not None:
+                removed.append(task.file)
+                added.extend(found[path] or ())
     except BaseException:
         writer.discard()
+        for path in set(found) - set(earlier):
+            del found[path]
         raise
-    return removed, writer.files
+    return removed, added
+
+
+def _rewrite(
+    table: Table, task: FileScanTask, candidates: pa.Table, merge_keys: list[str], writer: DataFileWriter
+) -> list[DataFile] | None:
+    """The files of ``task``'s records without ``candidates``' keys (``None``: it holds none)."""
+    stored = read_data_files(table.metadata, table.io, [task], columns=merge_keys).select(merge_keys)
+    probe = candidates.cast(stored.schema, safe=False)
+    if not pc.any(_held(stored, probe, merge_keys)).as_py():
+        return None
+    del stored
+    records = read_data_files(table.metadata, table.io, [task])
+    kept = records.filter(pc.invert(_held(records, probe, merge_keys)))
+    del records
+    before = len(writer.files)
+    writer.add(kept)
+    del kept
+    writer.flush()
+    pa.default_memory_pool().release_unused()
+    return writer.files[before:]

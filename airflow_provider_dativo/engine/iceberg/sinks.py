@@ -187,11 +187,14 @@ class Sink:
             except BaseException:
                 self.discard()
                 raise
-        outcome = commit_with_retries(
-            table, run_id=run_id, stage=stage, reused_files=lambda: [f.file_path for f in self.files]
-        )
+        outcome = commit_with_retries(table, run_id=run_id, stage=stage, reused_files=self.reused_paths)
         outcome.attempts += creation_attempts
         return outcome
+
+    def reused_paths(self) -> list[str]:
+        """The data files written before the commit that every commit attempt may add (a failed
+        attempt must not delete them): the records' files."""
+        return [f.file_path for f in self.files]
 
     def _stage(
         self, table: Table, txn: Transaction, top: CursorProgress | None, properties: Properties

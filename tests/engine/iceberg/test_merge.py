@@ -262,3 +262,47 @@ def test_partition_match_compares_the_partitions_of_key_columns_only(tmp_path: P
     assert held(["id", "region", "day"]) == [("eu", day2)]
     assert held(["id", "region"]) == [("eu", day2 - 1), ("eu", day2)]
     assert len(held(["id"])) == 6  # no partition column among the keys: nothing is pruned
+
+
+def test_a_retried_commit_reuses_the_rewrites_of_files_that_did_not_change(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer's commit (an append) made the first attempt fail; the retry finds the same
+    file holding the change's keys and adds the rewrite it already wrote, without reading again."""
+    _three_days(ws)
+    write_csv(ws, orders(1500, 1510, bad_every=None))
+    read = _reads(monkeypatch)
+    job = ws.job(
+        mode="merge",
+        merge_keys=["order_id"],
+        catalog=faulty_catalog(ws.home, "ConflictingCatalog", conflicts=1),
+    )
+    result = ws.run(job, run_id="merge").result
+    assert result.exit_code == 0, result.error
+    assert result.metrics["commit_attempts"] == 2
+    assert len(read) == 2  # day 1's file: its key column, then whole; once, in the first attempt
+    assert [r["order_id"] for r in ws.rows()] == list(range(3000))
+    assert orphan_files(ws.table()) == []
+
+
+def test_racing_merges_of_different_keys_in_one_file_both_land(ws: Workspace) -> None:
+    """Two merges rewrite the same file for different keys; the one that commits second finds
+    that file replaced, drops its rewrite of it and rewrites the file that replaced it."""
+    write_csv(ws, orders(0, 1000, bad_every=None))
+    assert ws.run(ws.job(), run_id="load").result.exit_code == 0
+    for name, ids, score in (("a.csv", range(10, 15), "-1"), ("b.csv", range(500, 505), "-2")):
+        change = orders(ids.start, ids.stop, bad_every=None)
+        write_csv(ws, change.set_column(5, "score", pa.array([score] * 5)), name)
+    catalog = racing_catalog(ws, 2)
+    common = {"mode": "merge", "merge_keys": ["order_id"], "catalog": catalog}
+    a = ws.job(name="a", path="../../data/a.csv", **common)
+    b = ws.job(name="b", path="../../data/b.csv", **common)
+    results = race(ws, [(a, "run-a"), (b, "run-b")])
+    assert [r.exit_code for r in results] == [0, 0], [r.error for r in results]
+    assert sorted(r.metrics["commit_attempts"] for r in results) == [1, 2]
+    rows = ws.rows()
+    assert [r["order_id"] for r in rows] == list(range(1000))
+    score = {r["order_id"]: r["score"] for r in rows}
+    assert [i for i in score if score[i] == -1] == list(range(10, 15))
+    assert [i for i in score if score[i] == -2] == list(range(500, 505))
+    assert orphan_files(ws.table()) == []
