@@ -139,10 +139,23 @@ def _planning_filter(keys: pa.Table) -> BooleanExpression:
         bounds = pc.min_max(column)
         low, high = bounds["min"].as_py(), bounds["max"].as_py()
         expression = And(expression, And(GreaterThanOrEqual(name, low), LessThanOrEqual(name, high)))
-        distinct = pc.unique(column)
-        if 1 < len(distinct) <= IN_LIST_LIMIT:
-            expression = And(expression, In(name, distinct.to_pylist()))
+        distinct = _few_distinct(column, IN_LIST_LIMIT)
+        if distinct is not None and len(distinct) > 1:
+            expression = And(expression, In(name, distinct))
     return expression
+
+
+def _few_distinct(column: pa.ChunkedArray, limit: int, step: int = 65_536) -> list[Any] | None:
+    """The distinct values of ``column`` if there are at most ``limit`` of them, else ``None``.
+    Counted slice by slice, giving up beyond ``limit``: a hash table of millions of distinct
+    keys would cost hundreds of MB (measured: a 5M-key merge's peak RSS went 750 -> 1,300 MiB)."""
+    seen: pa.Array | None = None
+    for offset in range(0, len(column), step):
+        part = pc.unique(column.slice(offset, step))
+        seen = part if seen is None else pc.unique(pa.concat_arrays([seen, part]))
+        if len(seen) > limit:
+            return None
+    return [] if seen is None else seen.to_pylist()
 
 
 class PartitionMatch:

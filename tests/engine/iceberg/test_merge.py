@@ -81,10 +81,8 @@ def test_duplicate_keys_in_different_batches_commit_nothing(ws: Workspace, monke
     assert warehouse_data_files(ws.home) == []
 
 
-def test_merge_retried_after_a_conflict_rewrites_against_the_refreshed_table(ws: Workspace) -> None:
-    write_csv(ws, orders(0, 100, bad_every=None))
-    assert ws.run(ws.job(), run_id="load").result.exit_code == 0
-    write_csv(ws, orders(50, 150, bad_every=None))
+def _merge_after_one_conflict(ws: Workspace) -> None:
+    """A merge by ``order_id`` whose first commit attempt loses to another writer's append."""
     job = ws.job(
         mode="merge",
         merge_keys=["order_id"],
@@ -93,6 +91,13 @@ def test_merge_retried_after_a_conflict_rewrites_against_the_refreshed_table(ws:
     result = ws.run(job, run_id="merge").result
     assert result.exit_code == 0, result.error
     assert result.metrics["commit_attempts"] == 2
+
+
+def test_merge_retried_after_a_conflict_rewrites_against_the_refreshed_table(ws: Workspace) -> None:
+    write_csv(ws, orders(0, 100, bad_every=None))
+    assert ws.run(ws.job(), run_id="load").result.exit_code == 0
+    write_csv(ws, orders(50, 150, bad_every=None))
+    _merge_after_one_conflict(ws)
     assert [r["order_id"] for r in ws.rows()] == list(range(150))
     assert orphan_files(ws.table()) == []
 
@@ -272,14 +277,7 @@ def test_a_retried_commit_reuses_the_rewrites_of_files_that_did_not_change(
     _three_days(ws)
     write_csv(ws, orders(1500, 1510, bad_every=None))
     read = _reads(monkeypatch)
-    job = ws.job(
-        mode="merge",
-        merge_keys=["order_id"],
-        catalog=faulty_catalog(ws.home, "ConflictingCatalog", conflicts=1),
-    )
-    result = ws.run(job, run_id="merge").result
-    assert result.exit_code == 0, result.error
-    assert result.metrics["commit_attempts"] == 2
+    _merge_after_one_conflict(ws)
     assert len(read) == 2  # day 1's file: its key column, then whole; once, in the first attempt
     assert [r["order_id"] for r in ws.rows()] == list(range(3000))
     assert orphan_files(ws.table()) == []
