@@ -18,7 +18,9 @@ Cases (the change: half updates of the newest orders, half new orders):
   64 days). Its first day is loaded by ``dativo run`` (which creates the table); the other days
   are appended with pyiceberg directly (``table.append``, one snapshot per day, the files the
   same size as dativo's), because 63 more validated loads would only make the set-up slower.
-  Target: merge(B) / merge(A) <= 1.2.
+  Target: merge(B) / merge(A) <= 1.2. With ``--b-days-per-commit K`` the same 64 days' files
+  are committed K days at a time (a weekly load): as much data, K times fewer manifests and
+  snapshots, which shows what of B's cost follows the table's commit history, not its rows.
 * **C**: ``--c-change-rows`` (default 1,000,000) changed rows into a table of ``--c-table-rows``
   (default 10,000,000; built like B): half are updates spread over the whole table (every data
   file holds some, the worst case for a copy-on-write merge), half new. Target: peak RSS of the
@@ -170,18 +172,30 @@ def child_change(path: str, table_rows: str, change_rows: str, spread: str) -> N
     write_csv(Path(path), [(updated, 7), (id_range(total + 1, new), 9)])
 
 
-def child_append_days(home: str, first: str, days: str, day_rows: str) -> None:
-    """Days ``first`` .. ``days - 1`` appended with pyiceberg directly, one snapshot each."""
+def child_append_days(home: str, first: str, days: str, day_rows: str, per_commit: str) -> None:
+    """Days ``first`` .. ``days - 1`` appended with pyiceberg directly: each day's records as
+    their own data files (as a daily load writes them), ``per_commit`` days per fast append."""
+    import itertools
+    import uuid
+
     from pyiceberg.catalog import load_catalog
+
+    from airflow_provider_dativo.engine.iceberg._pyiceberg import write_data_files
 
     uri, warehouse = f"sqlite:///{home}/catalog.db", f"file://{home}/warehouse"
     table = load_catalog("dativo", type="sql", uri=uri, warehouse=warehouse).load_table("acme.orders")
-    n = int(day_rows)
+    n, group = int(day_rows), int(per_commit)
     schema = table.schema().as_arrow()
-    for day in range(int(first), int(days)):
-        data = typed(orders(id_range(day * n + 1, n), 1000 + day)).cast(schema)
-        table.append(data)
-        del data
+    all_days = list(range(int(first), int(days)))
+    for start in range(0, len(all_days), group):
+        files = []
+        for day in all_days[start : start + group]:
+            data = typed(orders(id_range(day * n + 1, n), 1000 + day)).cast(schema)
+            files += write_data_files(table.metadata, data, table.io, uuid.uuid4(), itertools.count())
+            del data
+        with table.transaction() as txn, txn.update_snapshot().fast_append() as snapshot:
+            for data_file in files:
+                snapshot.append_data_file(data_file)
 
 
 def _files(home: Path) -> list[str]:
@@ -211,6 +225,7 @@ def table_state(home: Path, table: str = "orders") -> dict[str, Any] | None:
         "snapshot_id": current,
         "rows": int(summary["total-records"]),
         "data_files": int(summary["total-data-files"]),
+        "snapshots": len(metadata["snapshots"]),
     }
 
 
@@ -312,10 +327,12 @@ class Bench:
     def build(self, case: str, days: int, dativo_days: int) -> dict[str, Any]:
         """The table of ``case`` (``days`` days, the first ``dativo_days`` loaded by dativo run),
         its change, and the mark it is restored to before each merge; reused when already built."""
-        home = self.work / "homes" / case
-        saved = self.work / f"mark_{case}.json"
+        home = self.home(case)
+        saved = self.work / f"mark_{home.name}.json"
+        per_commit = self.args.b_days_per_commit if case == "B" else 1
         wanted = {"days": days, "day_rows": self.args.day_rows, "change": self.change_rows(case)}
-        config = self.work / f"built_{case}.json"
+        wanted["days_per_commit"] = per_commit
+        config = self.work / f"built_{home.name}.json"
         if saved.exists() and config.exists() and json.loads(config.read_text()) == wanted:
             return json.loads(saved.read_text())
         shutil.rmtree(home, ignore_errors=True)
@@ -324,7 +341,7 @@ class Bench:
             self.child("day", str(self.data("load.csv")), str(day), str(n))
             self.dativo("load", home, f"load-{case}-{day}")
         if days > dativo_days:
-            self.child("append-days", str(home), str(dativo_days), str(days), str(n))
+            self.child("append-days", str(home), str(dativo_days), str(days), str(n), str(per_commit))
         spread = "1" if case == "C" else "0"
         self.child(
             "change", str(self.data(f"change_{case}.csv")), str(days * n), str(wanted["change"]), spread
@@ -335,14 +352,23 @@ class Bench:
             raise RuntimeError(f"case {case}: the built table holds {state['rows']} rows, not {days * n}")
         return state
 
+    def home(self, case: str) -> Path:
+        """The dativo home of ``case`` (case B's loaded several days per commit has its own)."""
+        per_commit = self.args.b_days_per_commit
+        return (
+            self.work
+            / "homes"
+            / (f"B-{per_commit}-days-per-commit" if case == "B" and per_commit > 1 else case)
+        )
+
     def change_rows(self, case: str) -> int:
         return self.args.c_change_rows if case == "C" else self.args.change_rows
 
     # measuring ------------------------------------------------------------------
 
     def merge(self, case: str, state: dict[str, Any], *, profile: Path | None = None) -> dict[str, Any]:
-        home = self.work / "homes" / case
-        restore(home, self.work / f"mark_{case}.json")
+        home = self.home(case)
+        restore(home, self.work / f"mark_{home.name}.json")
         run = self.dativo(f"merge_{case}", home, f"merge-{case}", profile=profile)
         expected = state["rows"] + self.change_rows(case) - self.change_rows(case) // 2
         if (got := self.rows(home)) != expected:
@@ -480,6 +506,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--day-rows", type=int, default=400_000, help="orders per day")
     parser.add_argument("--change-rows", type=int, default=40_000, help="rows of the change (A, B)")
     parser.add_argument("--scale", type=int, default=8, help="case B's table: this many times A's")
+    parser.add_argument(
+        "--b-days-per-commit",
+        type=int,
+        default=1,
+        help="case B's days loaded per commit (default 1: one snapshot and manifest per day)",
+    )
     parser.add_argument("--c-table-rows", type=int, default=10_000_000, help="rows of case C's table")
     parser.add_argument("--c-change-rows", type=int, default=1_000_000, help="rows of case C's change")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of append, merge A and merge B")
@@ -501,7 +533,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--cases: choose from A, B, C")
     if "B" in args.cases and "A" not in args.cases:
         parser.error("case B is measured against case A: add A to --cases")
-    if min(args.days, args.day_rows, args.change_rows, args.scale, args.repeats) < 1:
+    if min(args.days, args.day_rows, args.change_rows, args.scale, args.repeats, args.b_days_per_commit) < 1:
         parser.error("sizes and --repeats must be at least 1")
     if args.change_rows // 2 > args.day_rows or args.c_change_rows // 2 > args.c_table_rows:
         parser.error("a change's updates must fit in the table (and A's in one day)")
@@ -526,7 +558,11 @@ def main(argv: list[str] | None = None) -> int:
             states["A"] = bench.build("A", args.days, args.days)
         if "B" in args.cases:
             days = args.days * args.scale
-            say(args, f"building B: {days} x {args.day_rows:,} rows (day 1 by dativo run, then pyiceberg)")
+            say(
+                args,
+                f"building B: {days} x {args.day_rows:,} rows (day 1 by dativo run, then pyiceberg, "
+                f"{args.b_days_per_commit} day(s) per commit)",
+            )
             states["B"] = bench.build("B", days, 1)
         if "C" in args.cases:
             days = max(1, args.c_table_rows // args.day_rows)
@@ -534,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
             states["C"] = bench.build("C", days, 1)
         for case, state in states.items():
             sizes[f"merge {case}"] = (
-                f"{bench.change_rows(case):,} rows into {state['rows']:,} ({state['data_files']} files)"
+                f"{bench.change_rows(case):,} rows into {state['rows']:,} "
+                f"({state['data_files']} files, {state['snapshots']} snapshots)"
             )
         runs = run_rounds(bench, states, args)
         summary = summarize(runs)
