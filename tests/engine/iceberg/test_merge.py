@@ -151,15 +151,12 @@ def test_concurrent_incremental_merges_load_every_record_exactly_once(ws: Worksp
     assert orphan_files(table) == []
 
 
-def _partitioned_by(ws: Workspace, column: str, *, metrics: bool = True) -> None:
-    """The job's table, created up front with an identity partition on ``column`` (without
-    ``metrics``, its data files carry no column bounds: only partitions can prune them)."""
+def _without_column_bounds(ws: Workspace) -> None:
+    """The job's table, created up front so that its data files carry no column bounds: only
+    partitions can prune them."""
     table = ws.create_table()
-    with table.update_spec() as spec:
-        spec.add_identity(column)
-    if not metrics:
-        with table.transaction() as txn:
-            txn.set_properties({"write.metadata.metrics.default": "none"})
+    with table.transaction() as txn:
+        txn.set_properties({"write.metadata.metrics.default": "none"})
 
 
 def _files_by_partition(ws: Workspace) -> dict[object, set[str]]:
@@ -192,13 +189,14 @@ def test_merge_into_a_partitioned_table_reads_only_the_partitions_of_the_changed
     """Partitioned by a merge key column (``ship_date``): a partition none of the change's keys
     maps to is neither read nor rewritten, although its key range overlaps the change's and its
     files carry no column bounds (so only the partition values can prune it)."""
-    _partitioned_by(ws, "ship_date", metrics=False)
+    _without_column_bounds(ws)
+    layout = {"partition_by": ["ship_date"]}
     days = pa.array(["2024-01-03", "2024-02-29", "2024-03-15"])
     data = orders(0, 3000, bad_every=None)
     day_of = pc.remainder(data["order_id"].cast(pa.int64()), 3)
     data = data.set_column(7, "ship_date", pc.take(days, day_of))
     write_csv(ws, data)
-    assert ws.run(ws.job(), run_id="load").result.exit_code == 0
+    assert ws.run(ws.job(**layout), run_id="load").result.exit_code == 0
     before = _files_by_partition(ws)
     assert len(before) == 3  # one file per day, each spanning ids 0-2999
     assert all(not task.file.lower_bounds for task in ws.table().scan().plan_files())
@@ -206,7 +204,9 @@ def test_merge_into_a_partitioned_table_reads_only_the_partitions_of_the_changed
     change = data.take([30, 33, 302, 305])  # ids 30, 33 (2024-01-03) and 302, 305 (2024-03-15)
     write_csv(ws, change.set_column(2, "status", pa.array(["shipped"] * 4)))
     read = _reads(monkeypatch)
-    result = ws.run(ws.job(mode="merge", merge_keys=["order_id", "ship_date"]), run_id="merge").result
+    result = ws.run(
+        ws.job(mode="merge", merge_keys=["order_id", "ship_date"], **layout), run_id="merge"
+    ).result
     assert result.exit_code == 0, result.error
 
     untouched = before[(dt.date(2024, 2, 29) - dt.date(1970, 1, 1)).days]  # dates partition as days
@@ -223,12 +223,12 @@ def test_merge_into_a_partitioned_table_reads_only_the_partitions_of_the_changed
 def test_a_partition_column_that_is_not_a_merge_key_does_not_prune(ws: Workspace) -> None:
     """Partitioned by ``status``, merged by ``order_id``: an order whose status changed is
     stored in the old status's partition, which the merge must still rewrite."""
-    _partitioned_by(ws, "status")
+    layout = {"partition_by": ["status"]}
     write_csv(ws, orders(0, 100, bad_every=None))  # even ids paid, odd ids shipped
-    assert ws.run(ws.job(), run_id="load").result.exit_code == 0
+    assert ws.run(ws.job(**layout), run_id="load").result.exit_code == 0
     change = orders(0, 6, bad_every=None).take([0, 2, 4])  # paid orders 0, 2, 4 ...
     write_csv(ws, change.set_column(2, "status", pa.array(["shipped"] * 3)))  # ... now shipped
-    result = ws.run(ws.job(mode="merge", merge_keys=["order_id"]), run_id="merge").result
+    result = ws.run(ws.job(mode="merge", merge_keys=["order_id"], **layout), run_id="merge").result
     assert result.exit_code == 0, result.error
     rows = ws.rows()
     assert [r["order_id"] for r in rows] == list(range(100))  # no order twice
@@ -304,3 +304,32 @@ def test_racing_merges_of_different_keys_in_one_file_both_land(ws: Workspace) ->
     assert [i for i in score if score[i] == -1] == list(range(10, 15))
     assert [i for i in score if score[i] == -2] == list(range(500, 505))
     assert orphan_files(ws.table()) == []
+
+
+def test_merge_into_a_table_bucketed_by_the_key_reads_only_the_changed_keys_buckets(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``partition_by: bucket(4, order_id)``: every bucket's file spans the whole key range, so
+    only the partition values can prune; 300 changed keys (too many to plan with ``In``), all in
+    one bucket, read and rewrite that bucket's file alone."""
+    from pyiceberg.transforms import BucketTransform
+    from pyiceberg.types import LongType
+
+    bucket_of = BucketTransform(4).transform(LongType())
+    layout = {"partition_by": ["bucket(4, order_id)"]}
+    write_csv(ws, orders(0, 4000, bad_every=None))
+    assert ws.run(ws.job(**layout), run_id="load").result.exit_code == 0
+    before = _files_by_partition(ws)
+    assert sorted(before) == [0, 1, 2, 3]
+    changed = [i for i in range(4000) if bucket_of(i) == 2][:300]
+    change = orders(0, 4000, bad_every=None).take(changed)
+    write_csv(ws, change.set_column(5, "score", pa.array(["-1"] * len(changed))))
+    read = _reads(monkeypatch)
+    result = ws.run(ws.job(mode="merge", merge_keys=["order_id"], **layout), run_id="merge").result
+    assert result.exit_code == 0, result.error
+    assert set(read) == before[2]  # the one bucket that holds the keys, and no other
+    after = _files_by_partition(ws)
+    assert all(before[b] <= after[b] for b in (0, 1, 3)) and not before[2] & after[2]
+    rows = ws.rows()
+    assert [r["order_id"] for r in rows] == list(range(4000))
+    assert sorted(r["order_id"] for r in rows if r["score"] == -1) == changed
