@@ -105,14 +105,35 @@ def isolated_transaction(table: Table) -> tuple[Table, Transaction]:
     """A transaction on a private copy of ``table`` whose pyiceberg-internal commit retry is off.
 
     The override lives only in this in-memory copy: catalogs apply the staged updates to the
-    metadata they load themselves, so the property is never written to the table.
+    metadata they load themselves, so the property is never written to the table. The copy
+    leaves the table's history out (:func:`_history_left_out`).
     """
     properties = {**table.metadata.properties, TableProperties.COMMIT_NUM_RETRIES: "0"}
-    metadata = table.metadata.model_copy(update={"properties": properties})
+    metadata = table.metadata.model_copy(update={"properties": properties, **_history_left_out(table)})
     copy = Table(
         table.name(), metadata, table.metadata_location, table.io, table.catalog, config=table.config
     )
     return copy, copy.transaction()
+
+
+def _history_left_out(table: Table) -> dict[str, object]:
+    """The private copy's metadata without the table's history: only the snapshots a ref points
+    to (the current one included), no snapshot or metadata log.
+
+    pyiceberg deep-copies the transaction's whole metadata every time it reads it (dozens of times
+    per commit), so with the history a commit's cost grew with the number of earlier commits:
+    27 ms a copy for 66 snapshots against 4.5 ms for 10. Snapshot producers only need the branch
+    head they build on, and the catalog applies the staged updates to the metadata it loads
+    itself, so the history left out here is never lost."""
+    metadata = table.metadata
+    kept = {ref.snapshot_id for ref in metadata.refs.values()}
+    if metadata.current_snapshot_id is not None:
+        kept.add(metadata.current_snapshot_id)
+    return {
+        "snapshots": [s for s in metadata.snapshots if s.snapshot_id in kept],
+        "snapshot_log": [],
+        "metadata_log": [],
+    }
 
 
 def staged_changes(txn: Transaction, base: Table) -> StagedChanges:

@@ -19,12 +19,11 @@ Every commit attempt stages against the table as it is at that moment:
   - ``append``: one fast append of the files;
   - ``overwrite``: a delete of every record, then the append; without records nothing is
     deleted (an empty input never wipes a table);
-  - ``merge``: the table's data files that can hold one of the change's keys are found from
-    the manifests (partition values and the key columns' lower and upper bounds prune the
-    others, :func:`files_holding`), read one at a time, and those that hold some are
-    rewritten without those records (copy-on-write) in an overwrite snapshot; then the
-    change's files are appended. Memory holds the change's keys and one data file, never the
-    table or the change.
+  - ``merge`` (:mod:`.merge`): the table's data files that can hold one of the change's keys
+    are found from the manifests (partition values and the key columns' bounds prune the
+    others), read one at a time, and those that hold some are rewritten without those
+    records (copy-on-write) in an overwrite snapshot; then the change's files are appended.
+    Memory holds the change's keys and one data file, never the table or the change.
 
 Every data file is written for the table's layout (:mod:`.layout`): pyiceberg's writer splits
 the records of a flush by the partition spec (one file per partition at least), and the
@@ -41,23 +40,21 @@ from __future__ import annotations
 import itertools
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
-from pyiceberg.conversions import from_bytes
-from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, GreaterThanOrEqual, LessThanOrEqual
+from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.manifest import DataFile
 from pyiceberg.schema import Schema
-from pyiceberg.table import FileScanTask, StagedTable, Table, Transaction
+from pyiceberg.table import StagedTable, Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 
 from airflow_provider_dativo.engine.checks.incremental import CursorProgress, CursorSpec
 from airflow_provider_dativo.engine.errors import WriteError
-from airflow_provider_dativo.engine.iceberg._pyiceberg import read_data_files, write_data_files
+from airflow_provider_dativo.engine.iceberg._pyiceberg import write_data_files
 from airflow_provider_dativo.engine.iceberg.commit import CommitOutcome, commit_with_retries, delete_files
 from airflow_provider_dativo.engine.iceberg.creation import CreationUnresolved, create_with_first_load
 from airflow_provider_dativo.engine.iceberg.evolution import apply_changes, changes_for, evolved_metadata
@@ -190,11 +187,14 @@ class Sink:
             except BaseException:
                 self.discard()
                 raise
-        outcome = commit_with_retries(
-            table, run_id=run_id, stage=stage, reused_files=lambda: [f.file_path for f in self.files]
-        )
+        outcome = commit_with_retries(table, run_id=run_id, stage=stage, reused_files=self.reused_paths)
         outcome.attempts += creation_attempts
         return outcome
+
+    def reused_paths(self) -> list[str]:
+        """The data files written before the commit that every commit attempt may add (a failed
+        attempt must not delete them): the records' files."""
+        return [f.file_path for f in self.files]
 
     def _stage(
         self, table: Table, txn: Transaction, top: CursorProgress | None, properties: Properties
@@ -260,37 +260,6 @@ class OverwriteSink(Sink):
         append_files(txn, self.files, properties)
 
 
-class MergeSink(Sink):
-    """Upserts by ``merge_keys``: the table's records with one of the change's keys are replaced
-    by the change's records, the others are added (copy-on-write, see the module docstring)."""
-
-    mode = "merge"
-
-    def __init__(self, table: Table, *, merge_keys: list[str], **settings: Any) -> None:
-        super().__init__(table, **settings)
-        self.merge_keys = merge_keys
-
-    def stage_mode(self, table: Table, txn: Transaction, properties: dict[str, str]) -> None:
-        if self.files and table.current_snapshot() is not None:
-            keys = self._change_keys(table)
-            removed, added = rewrite_without(table, txn.table_metadata, keys, self.merge_keys)
-            if removed:
-                with txn.update_snapshot(snapshot_properties=properties).overwrite() as snapshot:
-                    for data_file in removed:
-                        snapshot.delete_data_file(data_file)
-                    for data_file in added:
-                        snapshot.append_data_file(data_file)
-        append_files(txn, self.files, properties)
-
-    def _change_keys(self, table: Table) -> pa.Table:
-        """The merge keys of every change record, read back from the change's data files."""
-        parts = []
-        for data_file in self.files:
-            with table.io.new_input(data_file.file_path).open() as stream:
-                parts.append(pq.read_table(stream, columns=self.merge_keys))
-        return pa.concat_tables(parts)
-
-
 def sink_for(mode: str, table: Table, *, merge_keys: list[str], **settings: Any) -> Sink:
     """The sink of a job's ``target.mode`` (``settings``: those of :class:`Sink`)."""
     if mode == "append":
@@ -298,82 +267,7 @@ def sink_for(mode: str, table: Table, *, merge_keys: list[str], **settings: Any)
     if mode == "overwrite":
         return OverwriteSink(table, **settings)
     if mode == "merge":
+        from airflow_provider_dativo.engine.iceberg.merge import MergeSink  # builds on Sink, below it
+
         return MergeSink(table, merge_keys=merge_keys, **settings)
     raise WriteError(f"unknown write mode {mode!r}")
-
-
-# --- merge: which files hold the change's keys, and rewriting them without those records --------
-
-
-def _range_filter(keys: pa.Table) -> BooleanExpression:
-    """Rows whose every key column lies within the change's range of that column."""
-    expression: BooleanExpression = AlwaysTrue()
-    for name in keys.column_names:
-        bounds = pc.min_max(keys.column(name))
-        low, high = bounds["min"].as_py(), bounds["max"].as_py()
-        expression = And(expression, And(GreaterThanOrEqual(name, low), LessThanOrEqual(name, high)))
-    return expression
-
-
-def _keys_within_bounds(task: FileScanTask, keys: pa.Table, schema: Schema) -> pa.Table:
-    """The change's keys that fall within the file's lower and upper bounds of every key column
-    (all of them where a bound is missing: the manifests then cannot prune)."""
-    mask = None
-    for name in keys.column_names:
-        field = schema.find_field(name)
-        column = keys.column(name)
-        for bounds, compare in (
-            (task.file.lower_bounds, pc.greater_equal),
-            (task.file.upper_bounds, pc.less_equal),
-        ):
-            raw = (bounds or {}).get(field.field_id)
-            if raw is None:
-                continue
-            try:
-                bound = pa.scalar(from_bytes(field.field_type, raw), type=column.type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-                continue
-            within = compare(column, bound)
-            mask = within if mask is None else pc.and_(mask, within)
-    return keys if mask is None else keys.filter(mask)
-
-
-def files_holding(table: Table, keys: pa.Table) -> Iterator[tuple[FileScanTask, pa.Table]]:
-    """The table's data files that may hold one of ``keys``, each with the keys it may hold:
-    pruned first by pyiceberg's scan planning on the keys' range (partitions, manifest and file
-    statistics), then by each file's own bounds."""
-    schema = table.schema()
-    for task in table.scan(row_filter=_range_filter(keys)).plan_files():
-        candidates = _keys_within_bounds(task, keys, schema)
-        if candidates.num_rows:
-            yield task, candidates
-
-
-def rewrite_without(
-    table: Table, metadata: TableMetadata, keys: pa.Table, merge_keys: list[str]
-) -> tuple[list[DataFile], list[DataFile]]:
-    """The data files that hold some of ``keys`` and, written for ``metadata``, their records
-    without those keys: ``(removed, added)``. A file is first read on its key columns only;
-    only a file that does hold changed keys is read whole, one file in memory at a time."""
-    pa.default_memory_pool().release_unused()  # what the streamed change held goes back first
-    removed: list[DataFile] = []
-    writer = DataFileWriter(table, metadata)
-    try:
-        for task, candidates in files_holding(table, keys):
-            stored = read_data_files(table.metadata, table.io, [task], columns=merge_keys).select(merge_keys)
-            probe = candidates.cast(stored.schema, safe=False)
-            if not stored.join(probe, keys=merge_keys, join_type="left semi").num_rows:
-                continue
-            del stored
-            records = read_data_files(table.metadata, table.io, [task])
-            kept = records.join(probe, keys=merge_keys, join_type="left anti")
-            del records
-            removed.append(task.file)
-            writer.add(kept)
-            del kept
-            writer.flush()
-            pa.default_memory_pool().release_unused()
-    except BaseException:
-        writer.discard()
-        raise
-    return removed, writer.files
