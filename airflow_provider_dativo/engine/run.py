@@ -46,9 +46,10 @@ from airflow_provider_dativo.engine.events import EventEmitter
 from airflow_provider_dativo.engine.iceberg.catalog import resolve_dativo_home
 from airflow_provider_dativo.engine.iceberg.commit import CommitOutcome
 from airflow_provider_dativo.engine.iceberg.layout import Layout, identifier_fields
+from airflow_provider_dativo.engine.iceberg.modes import sink_for
 from airflow_provider_dativo.engine.iceberg.quarantine import quarantine_table_name, write_rejected
 from airflow_provider_dativo.engine.iceberg.schema import iceberg_schema
-from airflow_provider_dativo.engine.iceberg.sinks import Sink, sink_for
+from airflow_provider_dativo.engine.iceberg.sinks import Sink
 from airflow_provider_dativo.engine.iceberg.state import (
     StagedCursor,
     committed_record_ids,

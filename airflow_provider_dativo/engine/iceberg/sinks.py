@@ -41,7 +41,6 @@ import itertools
 import uuid
 import warnings
 from collections.abc import Callable
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -53,7 +52,6 @@ from pyiceberg.table import StagedTable, Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 
 from airflow_provider_dativo.engine.checks.incremental import CursorProgress, CursorSpec
-from airflow_provider_dativo.engine.errors import WriteError
 from airflow_provider_dativo.engine.iceberg._pyiceberg import write_data_files
 from airflow_provider_dativo.engine.iceberg.commit import CommitOutcome, commit_with_retries, delete_files
 from airflow_provider_dativo.engine.iceberg.creation import CreationUnresolved, create_with_first_load
@@ -258,16 +256,3 @@ class OverwriteSink(Sink):
                 warnings.filterwarnings("ignore", message="Delete operation did not match any records")
                 txn.delete(delete_filter=AlwaysTrue(), snapshot_properties=properties)
         append_files(txn, self.files, properties)
-
-
-def sink_for(mode: str, table: Table, *, merge_keys: list[str], **settings: Any) -> Sink:
-    """The sink of a job's ``target.mode`` (``settings``: those of :class:`Sink`)."""
-    if mode == "append":
-        return Sink(table, **settings)
-    if mode == "overwrite":
-        return OverwriteSink(table, **settings)
-    if mode == "merge":
-        from airflow_provider_dativo.engine.iceberg.merge import MergeSink  # builds on Sink, below it
-
-        return MergeSink(table, merge_keys=merge_keys, **settings)
-    raise WriteError(f"unknown write mode {mode!r}")
