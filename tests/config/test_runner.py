@@ -1,5 +1,6 @@
-"""The cron check of a schedule: one croniter per distinct expression, the same verdicts as
-asking croniter the long way (is_valid, then next and previous fire times)."""
+"""The cron check of a schedule: plain expressions checked without croniter, the others with
+one croniter per distinct expression; the same verdicts as asking croniter the long way
+(is_valid, then next and previous fire times)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,13 @@ def reference(cron: str) -> str | None:
         ("* * * * * *", CRON_INVALID),
         ("H H * * *", CRON_INVALID),
         ("0 0 * * 5L", CRON_INVALID),
+        ("*/15 9-17 1,15 * 1-5", None),
+        ("0 0 1-28 2 *", None),
+        ("0 0 28-30 2 *", None),
+        ("0 0 30,31 2 *", CRON_NEVER_FIRES),
+        ("0 0 * * 7", None),
+        ("0 0 0 * *", CRON_INVALID),
+        ("0 24 * * *", CRON_INVALID),
     ],
 )
 def test_cron_verdicts(cron: str, expected: str | None) -> None:
@@ -64,11 +72,13 @@ FIELD = st.one_of(
     st.tuples(st.integers(0, 31), st.integers(0, 31)).map(lambda ab: f"{ab[0]}-{ab[1]}"),
     st.lists(st.integers(0, 31), min_size=1, max_size=3).map(lambda xs: ",".join(map(str, xs))),
     st.integers(1, 15).map(lambda n: f"*/{n}"),
-    st.sampled_from(["L", "15W", "1#2", "5#5", "mon-fri", "feb", "?", "H"]),
+    st.sampled_from(["L", "15W", "1#2", "5#5", "mon-fri", "feb", "?", "H", "05", "7", "0-7", "*/0", "*/60"]),
+    st.tuples(st.integers(0, 60), st.integers(0, 60)).map(lambda ab: f"{ab[0]}-{ab[1]}/2"),
+    st.lists(st.integers(24, 32), min_size=1, max_size=2).map(lambda xs: ",".join(map(str, xs))),
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(FIELD, min_size=4, max_size=6).map(" ".join))
 def test_cron_problem_agrees_with_croniter_asked_the_long_way(cron: str) -> None:
     cron_problem.cache_clear()
