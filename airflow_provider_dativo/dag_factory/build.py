@@ -88,9 +88,9 @@ def cyclic_gc_paused() -> Iterator[None]:
     A parse allocates a few hundred thousand container objects (YAML nodes, configuration
     models, DAGs and operators) that either live on (the DAGs) or are freed by reference
     counting as soon as a file is read. The cyclic collector finds no garbage among them, but
-    its generational collections walk them again and again while they pile up: about a sixth
-    of a cold 1000-schedule parse. Reference counting still frees memory meanwhile; cycles
-    left behind (if any) are collected once the collector runs again.
+    its generational collections walk them again and again while they pile up: up to a sixth
+    of a cold 1000-schedule parse (docs/performance.md). Reference counting still frees memory
+    meanwhile; cycles left behind (if any) are collected once the collector runs again.
     """
     was_enabled = gc.isenabled()
     gc.disable()
