@@ -40,6 +40,7 @@ Usage::
 
     python benchmarks/parse_time.py [--sizes 10,100,1000] [--repeats 5] [--markdown]
     python benchmarks/parse_time.py --sizes 1000 --profile   # cProfile one factory fill
+    python benchmarks/parse_time.py --sizes 1000 --profile --profile-cold   # ... one cold fill
 
 Exits non-zero only on errors (a failed parse, DAGs that differ), never on the ratio.
 """
@@ -632,6 +633,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="instead of timing, cProfile one factory fill at the largest size (stats on stderr)",
     )
     parser.add_argument(
+        "--profile-cold",
+        action="store_true",
+        help="with --profile: profile the cold factory (cache_dir='off': every YAML file read and validated)",
+    )
+    parser.add_argument(
         "--profile-top", type=int, default=40, help="rows of each profile listing (default: 40)"
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -673,8 +679,9 @@ def main(argv: list[str] | None = None) -> int:
                 n = max(args.sizes)
                 root = work / f"n{n}"
                 runner_path, _ = write_deployment(root / "deployment", n)
-                write_factory_dags(root / "dags_factory", runner_path, n)
-                run_child(["--child", "fill", str(root / "dags_factory"), str(n)], env, root)  # warm-up
+                write_factory_dags(root / "dags_factory", runner_path, n, cache=not args.profile_cold)
+                # warm-up: fills the parse cache (the cold factory ignores it) and the bytecode cache
+                run_child(["--child", "fill", str(root / "dags_factory"), str(n)], env, root)
                 proc = subprocess.run(
                     [
                         sys.executable,

@@ -185,7 +185,7 @@ def job_confinement(
     job_path: Path, tenant: str, app_root: str | None, granted: Sequence[str | os.PathLike[str]] = ()
 ) -> Confinement:
     """The confinement of a job of ``tenant`` in ``job_path``, with the roots granted to it."""
-    app, secrets = _roots(job_path.parent, app_root, secrets_dir())
+    app, secrets = _roots(os.path.dirname(job_path), app_root, secrets_dir())
     return Confinement(
         tenant=tenant,
         job_path=job_path,
@@ -196,10 +196,10 @@ def job_confinement(
 
 
 @lru_cache(maxsize=1024)
-def _roots(folder: Path, app_root: str | None, secrets_env: str | None) -> tuple[Root, Root]:
+def _roots(folder: str, app_root: str | None, secrets_env: str | None) -> tuple[Root, Root]:
     """App root and secrets folder of the job files of ``folder`` (computed once per folder while
     a runner with thousands of schedules is loaded; ``secrets_env`` is part of the key)."""
-    job_path = folder / "job.yaml"  # both depend on the job file's folder only
+    job_path = Path(folder, "job.yaml")  # both depend on the job file's folder only
     return Root.of(app_root_of(job_path, app_root)), Root.of(secrets_dir_of(job_path))
 
 

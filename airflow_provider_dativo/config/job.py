@@ -27,6 +27,10 @@ from airflow_provider_dativo.config.limits import (
 from airflow_provider_dativo.config.maintenance import MaintenanceSettings
 from airflow_provider_dativo.config.retry import RetryConfig
 
+_DEFERRED = StrictModel.model_config | {"defer_build": True}
+"""Settings of the service connectors: their validators are built when first used, so a DAG
+parse that loads only file connectors' jobs does not pay for them."""
+
 FILE_CONNECTORS = ("csv", "jsonl", "parquet")
 """Connectors that read files shipped with (or mounted beside) the job."""
 
@@ -115,6 +119,8 @@ class SecretMapping(StrictModel):
     """``{secret: NAME, tenant: ..., conn_id: ..., field: ...}`` standing for a secret's value
     (see :mod:`airflow_provider_dativo.engine.secrets.refs`); replaced by the value at run time."""
 
+    model_config = _DEFERRED
+
     secret: str
     tenant: str | None = None
     conn_id: str | None = None
@@ -133,6 +139,8 @@ class PostgresSourceSettings(StrictModel):
     ``host``/``port``/``database``/``user``/``password`` settings; then either ``table`` or
     ``query``. The connection is read-only and runs in UTC.
     """
+
+    model_config = _DEFERRED
 
     dsn: Credential | None = Field(
         None, repr=False, description="libpq URI postgresql://user:pass@host:port/db."
@@ -182,6 +190,8 @@ class PostgresSourceSettings(StrictModel):
 class ApiSourceSettings(StrictModel):
     """What every REST API connector shares: paging, timeouts, retries, field mapping."""
 
+    model_config = _DEFERRED
+
     base_url: Annotated[str, Field(pattern=r"^https?://", description="Overridable, e.g. for a proxy.")]
     page_size: Annotated[int, Field(ge=1, le=100)] = 100
     timeout_seconds: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_SECONDS)] = 30.0
@@ -200,6 +210,8 @@ class ApiSourceSettings(StrictModel):
 class StripeSourceSettings(ApiSourceSettings):
     """Settings of the ``stripe`` connector: one list endpoint into one table."""
 
+    model_config = _DEFERRED
+
     object: Literal["customers", "charges", "invoices", "subscriptions"]
     api_key: Credential = Field(repr=False)
     base_url: Annotated[str, Field(pattern=r"^https?://")] = "https://api.stripe.com"
@@ -211,6 +223,8 @@ class StripeSourceSettings(ApiSourceSettings):
 
 class HubspotSourceSettings(ApiSourceSettings):
     """Settings of the ``hubspot`` connector: one CRM v3 object type into one table."""
+
+    model_config = _DEFERRED
 
     object: Literal["contacts", "companies", "deals"]
     access_token: Credential = Field(repr=False)
@@ -346,7 +360,12 @@ class JobConfig(StrictModel):
     validation: ValidationSettings = ValidationSettings()
     retry_config: RetryConfig | None = None
     logging: LoggingSettings = LoggingSettings()
-    isolation: IsolationSettings = IsolationSettings()
+    isolation: IsolationSettings = Field(
+        # A factory, not a default instance: pydantic deep-copies an unhashable default (this
+        # model holds lists) for every job, which a thousand-job parse pays for.
+        default_factory=IsolationSettings,
+        json_schema_extra={"default": {"allow_namespaces": [], "allow_secrets_from": []}},
+    )
 
     @field_validator("tenant_id")
     @classmethod

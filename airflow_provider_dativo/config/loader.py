@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.config.confinement import Confinement, TenantRoots, job_confinement
-from airflow_provider_dativo.config.connectors import REGISTRY
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
 from airflow_provider_dativo.config.job import (
     FILE_CONNECTORS,
@@ -34,6 +34,9 @@ from airflow_provider_dativo.config.retry import RetryConfig
 from airflow_provider_dativo.config.validation import validate_model
 from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
 from airflow_provider_dativo.settings import resolve_app_root
+
+if TYPE_CHECKING:  # imported where used: a DAG parse of file connectors needs neither
+    from airflow_provider_dativo.config.asset import Asset
 
 POOL_PREFIX = "dativo_tenant_"
 
@@ -71,6 +74,8 @@ class ResolvedJob:
 def load_asset(job: ResolvedJob) -> Asset:
     """Read and validate the asset a job refers to (after checking, symlinks resolved, that the
     job's tenant may read it)."""
+    from airflow_provider_dativo.config.asset import Asset
+
     path = job.asset_path
     if job.confinement is not None:
         path = job.confinement.check(path, "asset")
@@ -103,7 +108,9 @@ def load_job(
     against its tenant's roots (symlinks and glob matches are checked when they are read).
     """
     app_root = resolve_app_root(app_root)
-    path = Path(os.path.abspath(path))  # tenant inference and asset lookup read the folders
+    text = os.fspath(path)
+    absolute = os.path.abspath(text)  # tenant inference and asset lookup read the folders
+    path = path if isinstance(path, Path) and absolute == text else Path(absolute)
     data = read_yaml(path)
     config = validate_model(JobConfig, data, path)
     problems: list[ConfigProblem] = []
@@ -200,6 +207,8 @@ def _confinement_problems(
 def _service_settings_problems(config: JobConfig, path: Path) -> list[ConfigProblem]:
     """The ``source`` settings of a database or API connector, with the registry's defaults
     under them (a recipe's are checked at run time and by ``dativo validate``)."""
+    from airflow_provider_dativo.config.connectors import REGISTRY  # service connectors only
+
     defaults = REGISTRY[config.source_connector].defaults
     try:
         validate_model(
@@ -232,6 +241,12 @@ def _asset_path(ref: str, job_path: Path, app_root: str | None) -> Path:
     """A path (relative to the job file) or a bare name looked up as ``assets/<name>.yaml``."""
     is_bare_name = "/" not in ref and not ref.endswith((".yaml", ".yml"))
     if is_bare_name:
-        root = jobs_root(job_path) or job_path.parent
-        return root / "assets" / f"{ref}.yaml"
+        return _bare_asset_path(ref, os.path.dirname(job_path))
     return resolve_path(ref, job_path.parent, app_root)
+
+
+@lru_cache(maxsize=4096)
+def _bare_asset_path(ref: str, folder: str) -> Path:
+    """``assets/<ref>.yaml`` beside ``jobs/``: the same few per folder across a whole runner."""
+    job_path = Path(folder, "job.yaml")  # jobs_root() looks at the folders of a file
+    return (jobs_root(job_path) or job_path.parent) / "assets" / f"{ref}.yaml"

@@ -37,6 +37,8 @@ def resolve_path(raw: str, base_dir: Path, app_root: str | None) -> Path:
 
 def static_part(path: str) -> str:
     """The leading part of a path before any glob character: what must exist for it to match."""
+    if not glob.has_magic(path):
+        return path or "/"
     static = []
     for part in path.split("/"):
         if glob.has_magic(part):

@@ -39,7 +39,7 @@ MAX_NESTING = 200
 def read_yaml(path: str | Path) -> Any:
     """Parse one YAML file; every way it can be unusable is a :class:`DativoConfigError`
     naming the file (and the line, or the byte offset, where known)."""
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     text = read_text(path)
     try:
         check_nesting(text, path)

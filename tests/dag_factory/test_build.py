@@ -163,3 +163,47 @@ def test_cron_timetable_fires_at_local_time_across_dst_change(dags: dict) -> Non
         after = timetable._get_next(after)
         fires.append(after.in_timezone("UTC").strftime("%a %m-%d %H:%M"))
     assert fires == ["Fri 03-06 11:30", "Mon 03-09 10:30", "Tue 03-10 10:30", "Wed 03-11 10:30"]
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_the_cyclic_collector_is_paused_while_building_and_restored_after(
+    tmp_path: Path, enabled_before: bool
+) -> None:
+    """A parse builds with the cyclic GC paused (docs/performance.md), and leaves it as it was,
+    even when the runner file is unusable."""
+    import gc
+
+    seen: list[bool] = []
+
+    def record(phase: str, info: dict) -> None:
+        if phase == "start":
+            seen.append(True)
+
+    previous = gc.isenabled()
+    (gc.enable if enabled_before else gc.disable)()
+    gc.callbacks.append(record)
+    try:
+        dags = build_dags(RUNNER_AIRFLOW, app_root=EXAMPLES, cache_dir="off")
+        collected_during_build = list(seen)
+        assert gc.isenabled() is enabled_before
+        with pytest.raises(DativoConfigError):
+            build_dags(tmp_path / "missing.yaml", cache_dir="off")
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.callbacks.remove(record)
+        (gc.enable if previous else gc.disable)()
+    assert set(dags) >= INGEST_SCHEDULES | WORKFLOW_SCHEDULES
+    # at most the one young collection that the first allocation after re-enabling triggers
+    assert len(collected_during_build) <= (1 if enabled_before else 0)
+
+
+def test_cyclic_gc_paused_restores_the_collector_on_errors() -> None:
+    import gc
+
+    from airflow_provider_dativo.dag_factory.build import cyclic_gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cyclic_gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("boom")
+    assert gc.isenabled()
