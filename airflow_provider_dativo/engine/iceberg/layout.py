@@ -114,21 +114,21 @@ def _direction(field: SortField) -> tuple[SortDirection, NullOrder]:
     )
 
 
+def _sort_field(field: SortField, schema: Schema) -> IcebergSortField:
+    direction, null_order = _direction(field)
+    return IcebergSortField(
+        source_id=_column_id(schema, field.column),
+        transform=IdentityTransform(),
+        direction=direction,
+        null_order=null_order,
+    )
+
+
 def sort_order(layout: Layout, schema: Schema) -> SortOrder:
     """The sort order of a new table."""
     if not layout.sort:
         return UNSORTED_SORT_ORDER
-    return SortOrder(
-        *(
-            IcebergSortField(
-                source_id=_column_id(schema, f.column),
-                transform=IdentityTransform(),
-                direction=_direction(f)[0],
-                null_order=_direction(f)[1],
-            )
-            for f in layout.sort
-        )
-    )
+    return SortOrder(*(_sort_field(f, schema) for f in layout.sort))
 
 
 def identifier_fields(layout: Layout, schema: Schema) -> tuple[list[str], str | None]:
