@@ -29,9 +29,7 @@ moves an incremental job's cursor.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,10 +39,9 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table, Transaction
 from pyiceberg.table.metadata import TableMetadata
 
-from airflow_provider_dativo.engine.iceberg._pyiceberg import read_data_files, write_data_files
+from airflow_provider_dativo.engine.iceberg._pyiceberg import read_data_files
 from airflow_provider_dativo.engine.iceberg.commit import commit_with_retries, delete_files
-from airflow_provider_dativo.engine.iceberg.layout import sort_records
-from airflow_provider_dativo.engine.iceberg.tables import conform
+from airflow_provider_dativo.engine.iceberg.sinks import DataFileWriter
 
 log = logging.getLogger(__name__)
 
@@ -116,31 +113,26 @@ def plan_groups(table: Table, target_bytes: int) -> list[FileGroup]:
 
 
 def _rewrite_group(table: Table, metadata: TableMetadata, group: FileGroup, target_bytes: int) -> None:
-    """Write the group's rows as files of about ``target_bytes``, one output file in memory at a time."""
-    write_uuid, counter = uuid.uuid4(), itertools.count(0)
-    schema = metadata.schema()
-    buffer: list[pa.Table] = []
-    buffered = 0
+    """Write the group's rows as files of about ``target_bytes``, one output file in memory at a
+    time: the inputs' size on disk decides when an output file is full."""
+    writer = DataFileWriter(table, metadata, auto_flush=False)
+    on_disk = 0
 
     def flush() -> None:
-        nonlocal buffer, buffered
-        if not buffer:
-            return
-        records = sort_records(pa.concat_tables(buffer), metadata)
-        buffer, buffered = [], 0
-        group.outputs.extend(write_data_files(metadata, records, table.io, write_uuid, counter))
-        del records
+        writer.flush()
+        group.outputs = list(writer.files)
         pa.default_memory_pool().release_unused()
 
     try:
         for task in group.inputs:
-            if buffered and buffered + task.file.file_size_in_bytes > target_bytes:
+            if on_disk and on_disk + task.file.file_size_in_bytes > target_bytes:
                 flush()
-            buffer.append(conform(schema, read_data_files(metadata, table.io, [task]), table))
-            buffered += task.file.file_size_in_bytes
+                on_disk = 0
+            writer.add(read_data_files(metadata, table.io, [task]))
+            on_disk += task.file.file_size_in_bytes
         flush()
     except BaseException:
-        delete_files(table, [f.file_path for f in group.outputs])
+        writer.discard()
         group.outputs = []
         raise
 

@@ -75,11 +75,14 @@ Properties = Callable[[StagedCursor | None], dict[str, str]]
 
 
 class DataFileWriter:
-    """Buffers records and writes them as data files of about :data:`FILE_TARGET_BYTES`."""
+    """Buffers records and writes them as data files of about :data:`FILE_TARGET_BYTES` of
+    Arrow data (``auto_flush=False``: only when the caller flushes, as compaction does to cut
+    files by their size on disk)."""
 
-    def __init__(self, table: Table, metadata: TableMetadata) -> None:
+    def __init__(self, table: Table, metadata: TableMetadata, *, auto_flush: bool = True) -> None:
         self.table = table
         self.metadata = metadata
+        self.auto_flush = auto_flush
         self.write_uuid = uuid.uuid4()
         self.counter = itertools.count(0)
         self.buffer: list[pa.Table] = []
@@ -91,7 +94,7 @@ class DataFileWriter:
             return
         self.buffer.append(conform(self.metadata.schema(), records, self.table))
         self.buffered += records.nbytes
-        if self.buffered >= FILE_TARGET_BYTES:
+        if self.auto_flush and self.buffered >= FILE_TARGET_BYTES:
             self.flush()
 
     def flush(self) -> None:
