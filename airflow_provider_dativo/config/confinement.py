@@ -4,7 +4,7 @@ A job file is hostile input: ``source.path: ../../secrets/globex/*.env`` must no
 tenant's secrets or the host's files. A tenant reads its app root minus every ``secrets``
 folder and other tenants' ``jobs/``, ``secrets/`` and ``data/`` folders, plus the folders
 ``runner.tenants.<t>.allowed_roots`` grants it (docs/security.md has the rules). Paths are
-checked as written when a job file loads (:meth:`Confinement.lexical_problem`, nothing on disk
+checked as written when a job file loads (:meth:`TenantReach.written_problem`, nothing on disk
 touched) and again, symlinks resolved, right before a run opens each file
 (:meth:`Confinement.confine`).
 
@@ -65,25 +65,37 @@ class Root:
 
 
 @dataclass(frozen=True)
-class Confinement:
-    """The roots one tenant's job may read from, and the check of a path against them."""
+class TenantReach:
+    """The roots one tenant may read from when its job files are in a given folder, and the
+    check of a path against them. Shared by every job of that folder (see :func:`job_confinement`)."""
 
     tenant: str
-    job_path: Path
     app_root: Root
     granted: tuple[Root, ...] = ()
     secrets_dirs: tuple[Root, ...] = field(default_factory=tuple)
+    _written: dict[str, str | None] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    """Memo of :meth:`written_problem`: a runner's jobs name the same few paths."""
 
     def describe(self) -> str:
         """The allowed roots in words, for error messages."""
         roots = [self.app_root.written, *(root.written for root in self.granted)]
         return ", ".join(roots)
 
+    def written_problem(self, path: str) -> str | None:
+        """:meth:`problem` of ``path`` as written (``resolve=False``), memoized."""
+        try:
+            return self._written[path]
+        except KeyError:
+            reason = self.problem(path, resolve=False)
+            if len(self._written) < _WRITTEN_MEMO_LIMIT:
+                self._written[path] = reason
+            return reason
+
     def problem(self, path: str | os.PathLike[str], *, resolve: bool) -> str | None:
         """Why ``path`` may not be read by this tenant, or ``None`` when it may.
 
-        ``resolve=False`` checks the path as written (no file system access); ``resolve=True``
-        follows every symlink first.
+        ``resolve=False`` checks the path as written (no file system access but whether a
+        folder names a tenant); ``resolve=True`` follows every symlink first.
         """
         text = os.path.abspath(os.fspath(path))
         if resolve:
@@ -138,6 +150,35 @@ class Confinement:
         candidates += [os.path.join(secrets.written, name) for secrets in self.secrets_dirs]
         return any(os.path.isdir(candidate) for candidate in candidates)
 
+
+_WRITTEN_MEMO_LIMIT = 4096
+"""Paths each :class:`TenantReach` remembers the written check of."""
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """The roots one tenant's job may read from (its :class:`TenantReach`), and the job file
+    whose errors name the offending field."""
+
+    reach: TenantReach
+    job_path: Path
+
+    @property
+    def tenant(self) -> str:
+        return self.reach.tenant
+
+    def describe(self) -> str:
+        """The allowed roots in words, for error messages."""
+        return self.reach.describe()
+
+    def problem(self, path: str | os.PathLike[str], *, resolve: bool) -> str | None:
+        """See :meth:`TenantReach.problem`."""
+        return self.reach.problem(path, resolve=resolve)
+
+    def written_problem(self, path: str) -> str | None:
+        """See :meth:`TenantReach.written_problem`."""
+        return self.reach.written_problem(path)
+
     def error(self, field_name: str, message: str) -> DativoConfigError:
         """A problem of the job file at ``field_name`` (file, line, field)."""
         loc = FIELD_LOCATIONS.get(field_name, tuple(field_name.split(".")))
@@ -151,7 +192,7 @@ class Confinement:
         real: list[Path] = []
         problems: list[str] = []
         for path in paths:
-            reason = self.problem(path, resolve=True)
+            reason = self.reach.problem(path, resolve=True)
             if reason is not None:
                 problems.append(reason)
             real.append(Path(os.path.realpath(path)))
@@ -185,22 +226,23 @@ def job_confinement(
     job_path: Path, tenant: str, app_root: str | None, granted: Sequence[str | os.PathLike[str]] = ()
 ) -> Confinement:
     """The confinement of a job of ``tenant`` in ``job_path``, with the roots granted to it."""
-    app, secrets = _roots(os.path.dirname(job_path), app_root, secrets_dir())
-    return Confinement(
-        tenant=tenant,
-        job_path=job_path,
-        app_root=app,
-        granted=tuple(Root.of(path) for path in granted),
-        secrets_dirs=(secrets,),
-    )
+    reach = _reach(os.path.dirname(job_path), tenant, app_root, tuple(map(os.fspath, granted)), secrets_dir())
+    return Confinement(reach, job_path)
 
 
 @lru_cache(maxsize=1024)
-def _roots(folder: str, app_root: str | None, secrets_env: str | None) -> tuple[Root, Root]:
-    """App root and secrets folder of the job files of ``folder`` (computed once per folder while
-    a runner with thousands of schedules is loaded; ``secrets_env`` is part of the key)."""
-    job_path = Path(folder, "job.yaml")  # both depend on the job file's folder only
-    return Root.of(app_root_of(job_path, app_root)), Root.of(secrets_dir_of(job_path))
+def _reach(
+    folder: str, tenant: str, app_root: str | None, granted: tuple[str, ...], secrets_env: str | None
+) -> TenantReach:
+    """The reach of ``tenant``'s job files in ``folder``: computed once per folder and tenant
+    while a runner with thousands of schedules is loaded (``secrets_env`` is part of the key)."""
+    job_path = Path(folder, "job.yaml")  # the roots depend on the job file's folder only
+    return TenantReach(
+        tenant=tenant,
+        app_root=Root.of(app_root_of(job_path, app_root)),
+        granted=tuple(Root.of(path) for path in granted),
+        secrets_dirs=(Root.of(secrets_dir_of(job_path)),),
+    )
 
 
 TenantRoots = Mapping[str, Sequence[str]]

@@ -25,13 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_dativo.config.base import StrictModel
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
-from airflow_provider_dativo.config.job import (
-    API_CONNECTORS,
-    DATABASE_CONNECTORS,
-    FILE_CONNECTORS,
-    SOURCE_SETTINGS,
-)
+from airflow_provider_dativo.config.job import API_CONNECTORS, DATABASE_CONNECTORS, FILE_CONNECTORS
 from airflow_provider_dativo.config.paths import jobs_root
+from airflow_provider_dativo.config.service_sources import SOURCE_SETTINGS
 from airflow_provider_dativo.config.validation import validate_model
 from airflow_provider_dativo.config.yaml_source import line_of, read_yaml
 

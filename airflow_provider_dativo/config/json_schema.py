@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_dativo.config.asset import Asset
-from airflow_provider_dativo.config.job import (
-    FileSourceSettings,
+from airflow_provider_dativo.config.job import FileSourceSettings, JobConfig
+from airflow_provider_dativo.config.runner import RunnerFile, Schedule
+from airflow_provider_dativo.config.service_sources import (
     HubspotSourceSettings,
-    JobConfig,
     PostgresSourceSettings,
     StripeSourceSettings,
 )
-from airflow_provider_dativo.config.runner import RunnerFile, Schedule
 from airflow_provider_dativo.config.workflow import WorkflowFile
 
 _BASE = "https://airflow-provider-dativo.invalid/schema/"

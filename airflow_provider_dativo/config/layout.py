@@ -17,10 +17,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from airflow_provider_dativo.config.asset import Asset, decimal_precision_scale
 from airflow_provider_dativo.config.errors import ConfigProblem
 from airflow_provider_dativo.config.yaml_source import line_of
+
+if TYPE_CHECKING:  # the asset model is imported where an asset is checked, not by every job load
+    from airflow_provider_dativo.config.asset import Asset
 
 TIME_TRANSFORMS = ("year", "month", "day", "hour")
 TRANSFORMS = ("identity", *TIME_TRANSFORMS, "bucket", "truncate")
@@ -156,6 +159,8 @@ def check_sort_by(items: list[str]) -> list[str]:
 
 
 def _type_family(type_name: str) -> str:
+    from airflow_provider_dativo.config.asset import decimal_precision_scale
+
     return "decimal" if decimal_precision_scale(type_name) is not None else type_name
 
 

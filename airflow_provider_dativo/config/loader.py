@@ -18,7 +18,6 @@ from airflow_provider_dativo.config.confinement import Confinement, TenantRoots,
 from airflow_provider_dativo.config.errors import ConfigProblem, DativoConfigError
 from airflow_provider_dativo.config.job import (
     FILE_CONNECTORS,
-    SOURCE_SETTINGS,
     TENANT_ID,
     FileSourceSettings,
     JobConfig,
@@ -116,7 +115,8 @@ def load_job(
     problems: list[ConfigProblem] = []
 
     tenant_inferred = config.tenant_id is None
-    tenant = config.tenant_id or infer_tenant(path)
+    folder_tenant = infer_tenant(path)
+    tenant = config.tenant_id or folder_tenant
     if tenant is not None and tenant_inferred and not TENANT_ID.match(tenant):
         problems.append(
             ConfigProblem(
@@ -138,7 +138,7 @@ def load_job(
         )
 
     if tenant is not None:
-        problems.extend(_tenant_folder_problems(config, tenant, path))
+        problems.extend(_tenant_folder_problems(config, tenant, folder_tenant, path))
         problems.extend(_namespace_problems(config, tenant, path))
 
     asset_path = _asset_path(config.asset, path, app_root)
@@ -146,7 +146,7 @@ def load_job(
     if config.source_connector in FILE_CONNECTORS:
         try:
             settings = validate_model(FileSourceSettings, config.source, path, ("source",))
-            source_path = resolve_path(settings.path, path.parent, app_root)
+            source_path = resolve_path(settings.path, os.path.dirname(path), app_root)
         except DativoConfigError as exc:
             problems.extend(exc.problems)
     else:
@@ -169,10 +169,11 @@ def load_job(
     )
 
 
-def _tenant_folder_problems(config: JobConfig, tenant: str, path: Path) -> list[ConfigProblem]:
-    """A job file in ``jobs/<t>/`` runs as ``t``: a ``tenant_id`` naming another tenant would
-    run it with that tenant's secrets, namespace and folders."""
-    folder = infer_tenant(path)
+def _tenant_folder_problems(
+    config: JobConfig, tenant: str, folder: str | None, path: Path
+) -> list[ConfigProblem]:
+    """A job file in ``jobs/<t>/`` (``folder`` is ``t``) runs as ``t``: a ``tenant_id`` naming
+    another tenant would run it with that tenant's secrets, namespace and folders."""
     if config.tenant_id is None or folder is None or folder == tenant:
         return []
     return [
@@ -198,7 +199,7 @@ def _confinement_problems(
         checks.append(("source.path", text if static == text else str(Path(static) / "*")))
     problems = []
     for field_name, text in checks:
-        reason = confinement.problem(text, resolve=False)
+        reason = confinement.written_problem(text)
         if reason is not None:
             problems.extend(confinement.error(field_name, reason).problems)
     return problems
@@ -208,6 +209,7 @@ def _service_settings_problems(config: JobConfig, path: Path) -> list[ConfigProb
     """The ``source`` settings of a database or API connector, with the registry's defaults
     under them (a recipe's are checked at run time and by ``dativo validate``)."""
     from airflow_provider_dativo.config.connectors import REGISTRY  # service connectors only
+    from airflow_provider_dativo.config.service_sources import SOURCE_SETTINGS
 
     defaults = REGISTRY[config.source_connector].defaults
     try:
@@ -242,7 +244,7 @@ def _asset_path(ref: str, job_path: Path, app_root: str | None) -> Path:
     is_bare_name = "/" not in ref and not ref.endswith((".yaml", ".yml"))
     if is_bare_name:
         return _bare_asset_path(ref, os.path.dirname(job_path))
-    return resolve_path(ref, job_path.parent, app_root)
+    return resolve_path(ref, os.path.dirname(job_path), app_root)
 
 
 @lru_cache(maxsize=4096)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+from functools import lru_cache
 from pathlib import Path
 
 APP_PREFIX = "/app/"
@@ -12,7 +13,7 @@ LOCAL_APP_ROOT_LEVELS = 3
 """How many folders above a file are tried as the local stand-in for ``/app/``."""
 
 
-def resolve_path(raw: str, base_dir: Path, app_root: str | None) -> Path:
+def resolve_path(raw: str, base_dir: str | os.PathLike[str], app_root: str | None) -> Path:
     """Resolve a path written in a YAML file.
 
     ``/app/...`` (the dativo image's layout) moves under ``app_root`` when one is set. Without
@@ -21,18 +22,23 @@ def resolve_path(raw: str, base_dir: Path, app_root: str | None) -> Path:
     deployment (``configs/``, ``jobs/``, ``assets/`` side by side) works as it is. Other
     absolute paths stay; relative paths are relative to the folder of the file that holds them.
     """
-    expanded = os.path.expanduser(raw)
+    expanded = os.path.expanduser(raw) if raw.startswith("~") else raw
     if expanded.startswith(APP_PREFIX):
         rest = expanded[len(APP_PREFIX) :]
         if app_root:
-            return Path(os.path.normpath(os.path.join(app_root, rest)))
+            return _joined(rest, app_root)
         if not os.path.exists(static_part(expanded)):
-            local = _local_app_root(base_dir, rest)
+            local = _local_app_root(Path(base_dir), rest)
             if local is not None:
-                return Path(os.path.normpath(os.path.join(local, rest)))
-    if os.path.isabs(expanded):
-        return Path(os.path.normpath(expanded))
-    return Path(os.path.normpath(os.path.join(base_dir, expanded)))
+                return _joined(rest, os.fspath(local))
+    return _joined(expanded, os.fspath(base_dir))
+
+
+@lru_cache(maxsize=8192)
+def _joined(path: str, base: str) -> Path:
+    """``path`` relative to ``base`` (or absolute), normalised. Memoized: the job files of one
+    folder name the same few paths, and building a ``Path`` costs more than looking it up."""
+    return Path(os.path.normpath(os.path.join(base, path)))
 
 
 def static_part(path: str) -> str:
@@ -55,11 +61,17 @@ def _local_app_root(base_dir: Path, rest: str) -> Path | None:
     return None
 
 
-def infer_tenant(job_path: Path) -> str | None:
+def infer_tenant(job_path: str | os.PathLike[str]) -> str | None:
     """The folder after the last ``jobs`` segment: ``.../jobs/acme/x.yaml`` -> ``acme``."""
-    parts = job_path.parts
-    for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == "jobs" and i + 1 < len(parts) - 1:
+    return _tenant_folder(os.path.dirname(os.fspath(job_path)))
+
+
+@lru_cache(maxsize=4096)
+def _tenant_folder(folder: str) -> str | None:
+    """:func:`infer_tenant` of the files of ``folder`` (the same for all of them)."""
+    parts = Path(folder).parts
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == "jobs" and i + 1 < len(parts):
             return parts[i + 1]
     return None
 

@@ -35,7 +35,8 @@ _MEMO_VALUE_LENGTH = 200
 """Longer scalars are rarely repeated: not memoized."""
 _IMMUTABLE = (str, int, float, bool, bytes, type(None))
 
-_tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+_tags: dict[str, str] = {}
+"""Tag of a plain scalar, by its text (resolution depends on nothing else)."""
 _scalars: dict[tuple[str, str], Any] = {}
 
 
@@ -44,17 +45,30 @@ class _NeedsPyYAML(Exception):
 
 
 class FastSafeLoader(BaseLoader):  # type: ignore[misc, valid-type]
-    """The C (or pure-Python) safe loader with memoized tag resolution of plain scalars."""
+    """The C (or pure-Python) safe loader with memoized tag resolution of plain scalars.
+
+    libyaml's composer calls back into Python for every node: ``descend_resolver`` and
+    ``ascend_resolver`` (which only serve path resolvers; safe loading has none, so they are
+    the cheapest no-op callables there are) and ``resolve`` (memoized by value here).
+    """
+
+    descend_resolver = slice  # called as (parent, index): builds a throw-away slice, nothing else
+    ascend_resolver = tuple  # called with no argument: returns the empty tuple
+
+    @classmethod
+    def add_path_resolver(cls, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("FastSafeLoader takes no path resolvers (safe loading has none)")
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
-        if kind is not ScalarNode or len(value) > _MEMO_VALUE_LENGTH:
-            return super().resolve(kind, value, implicit)
-        key = (value, implicit)
-        tag = _tags.get(key)
+        if kind is not ScalarNode:
+            return _MAP if kind is MappingNode else _SEQ
+        if not implicit[0]:  # quoted, or a block scalar: always a string unless tagged
+            return _STR
+        tag = _tags.get(value)
         if tag is None:
             tag = super().resolve(kind, value, implicit)
-            if len(_tags) < _MEMO_LIMIT:
-                _tags[key] = tag
+            if len(value) <= _MEMO_VALUE_LENGTH and len(_tags) < _MEMO_LIMIT:
+                _tags[value] = tag
         return tag
 
 
@@ -98,12 +112,18 @@ class _Builder:
             mapping: dict[Any, Any] = {}
             self.built[id(node)] = mapping  # before the children: recursive documents work as in PyYAML
             for key_node, value_node in node.value:
-                if key_node.tag in _SPECIAL_KEYS:
-                    raise _NeedsPyYAML
-                key = self.build(key_node)
-                if isinstance(key, (dict, list)):
-                    raise _NeedsPyYAML
-                mapping[key] = self.build(value_node)
+                if key_node.tag == _STR and key_node.__class__ is ScalarNode:
+                    key = key_node.value  # the common case, inlined: a string key
+                else:
+                    if key_node.tag in _SPECIAL_KEYS:
+                        raise _NeedsPyYAML
+                    key = self.build(key_node)
+                    if isinstance(key, (dict, list)):
+                        raise _NeedsPyYAML
+                if value_node.tag == _STR and value_node.__class__ is ScalarNode:
+                    mapping[key] = value_node.value
+                else:
+                    mapping[key] = self.build(value_node)
             return mapping
         if kind is SequenceNode and tag == _SEQ:
             items: list[Any] = []

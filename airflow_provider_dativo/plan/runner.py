@@ -217,7 +217,7 @@ def _cached_load(
 ) -> Any:
     """Load the file a schedule names once, however many schedules name it; a
     :class:`DativoConfigError` is returned (and cached), not raised."""
-    file_path = resolve_path(raw, plan.path.parent, app_root)
+    file_path = resolve_path(raw, os.path.dirname(plan.path), app_root)
     if file_path not in cache:
         plan.job_paths.append(file_path)
         try:

@@ -34,3 +34,28 @@ def test_tenant_and_jobs_root_come_from_the_jobs_folder() -> None:
     path = Path("/srv/app/jobs/acme/orders.yaml")
     assert infer_tenant(path) == "acme" and jobs_root(path) == Path("/srv/app")
     assert infer_tenant(Path("/srv/app/jobs/orders.yaml")) is None
+
+
+def test_a_folder_given_as_text_or_path_resolves_the_same(tmp_path: Path) -> None:
+    base = tmp_path / "jobs" / "acme"
+    for raw in ("../../data/x.csv", "./a/../b.csv", str(tmp_path / "abs.csv")):
+        assert resolve_path(raw, str(base), None) == resolve_path(raw, base, None)
+    assert resolve_path("~/x.csv", base, None) == Path.home() / "x.csv"
+
+
+def test_an_app_path_is_looked_up_on_disk_at_every_call(tmp_path: Path) -> None:
+    """Relative paths are memoized; ``/app/`` ones depend on what exists now, so they are not."""
+    base = tmp_path / "jobs" / "acme"
+    base.mkdir(parents=True)
+    assert resolve_path("/app/later/x.csv", base, None) == Path("/app/later/x.csv")
+    (tmp_path / "later").mkdir()
+    (tmp_path / "later" / "x.csv").write_text("id\n1\n")
+    assert resolve_path("/app/later/x.csv", base, None) == tmp_path / "later" / "x.csv"
+
+
+def test_tenant_inference_takes_text_and_relative_paths() -> None:
+    assert infer_tenant("/srv/app/jobs/acme/orders.yaml") == "acme"
+    assert infer_tenant("jobs/acme/orders.yaml") == "acme"
+    assert infer_tenant("orders.yaml") is None
+    assert infer_tenant("/srv/jobs/acme/jobs/beta/orders.yaml") == "beta"  # the last jobs/ folder wins
+    assert infer_tenant(Path("/srv/app/jobs/acme/sub/orders.yaml")) == "acme"  # the folder right below jobs/

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from airflow_provider_dativo.config.yaml_fast import load_text
+from airflow_provider_dativo.config.yaml_fast import FastSafeLoader, load_text
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,6 +40,8 @@ DOCUMENTS = {
     "long values": "a: " + "x" * 500 + "\nb: " + "1" * 300 + "\n",
     "unicode": 'a: héllo ✓\nb: "\\u00e9"\n',
     "document marker": "---\na: 1\n...\n",
+    "same text quoted and plain": "a: '1'\nb: 1\nc: \"yes\"\nd: yes\ne: '~'\nf: ~\ng: ! 12\nh: |\n  12\n",
+    "tagged keys and values": "!!str 1: !!str true\n? !!int '2'\n: x\n",
 }
 
 ERRORS = {
@@ -109,3 +111,8 @@ def test_same_errors_as_pyyaml(name: str) -> None:
     with pytest.raises(type(expected.value)) as got:
         load_text(text)
     assert str(got.value) == str(expected.value)
+
+
+def test_path_resolvers_are_refused_rather_than_ignored() -> None:
+    with pytest.raises(TypeError, match="no path resolvers"):
+        yaml.add_path_resolver("!custom", ["a"], dict, Loader=FastSafeLoader)

@@ -3,6 +3,8 @@ each get a precise message naming file, line and field."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +184,21 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(DativoConfigError) as err:
         load_runner(runner)
     assert err.value.problems[0].line == 4 and "not valid YAML" in str(err.value)
+
+
+def test_loading_file_connector_jobs_builds_only_the_models_they_need(tmp_path: Path) -> None:
+    """A DAG parse pays for every model it imports: the service connectors' settings and the
+    asset model are left to the jobs and checks that use them."""
+    schedules = "- {name: a, config: ../jobs/acme/orders.yaml, cron: '@daily'}\n"
+    runner = make_deployment(tmp_path, schedules=schedules)
+    code = (
+        "import sys\n"
+        "from airflow_provider_dativo.plan.runner import load_runner\n"
+        f"plan = load_runner({str(runner)!r})\n"
+        "assert len(plan.specs) == 1, plan.problems\n"
+        "mods = ('airflow_provider_dativo.config.service_sources', 'airflow_provider_dativo.config.asset')\n"
+        "print(','.join(m for m in mods if m in sys.modules) or 'none')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "none"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_dativo.config.confinement import job_confinement
 from airflow_provider_dativo.config.errors import DativoConfigError
 from airflow_provider_dativo.config.loader import load_job
 from airflow_provider_dativo.dag_factory.args import ingest_dag_args
@@ -164,3 +165,25 @@ def test_the_operator_runs_with_the_grant(tenants: Tenants, monkeypatch: pytest.
     refused = DativoIngestOperator(task_id="ingest", config_path=str(job))
     with pytest.raises(AirflowFailException, match="allowed_roots"):
         refused.execute(context)
+
+
+def test_a_path_one_tenant_may_read_is_still_refused_to_the_next(tenants: Tenants) -> None:
+    """The check of a path as written is remembered per tenant and folder (a runner's jobs name
+    the same few paths): what acme's jobs may read stays refused to globex's, whichever loads first."""
+    own = tenants.job("own", source("../../data/acme/orders.csv"))
+    theirs = tenants.job("peek", source("../acme/../../data/acme/orders.csv"), tenant="globex")
+    for _ in range(2):  # the second round answers from the memo
+        assert load_job(own).source_path == tenants.root / "data" / "acme" / "orders.csv"
+        with pytest.raises(DativoConfigError, match="a folder of tenant 'acme'"):
+            load_job(theirs)
+
+
+def test_the_memo_of_written_checks_is_per_tenant(tenants: Tenants) -> None:
+    folder = tenants.root / "jobs" / "acme"
+    acme = job_confinement(folder / "a.yaml", "acme", None)
+    globex = job_confinement(folder / "b.yaml", "globex", None)
+    target = str(tenants.root / "data" / "acme" / "orders.csv")
+    assert acme.written_problem(target) is None
+    assert "a folder of tenant 'acme'" in (globex.written_problem(target) or "")
+    assert acme.reach is job_confinement(folder / "c.yaml", "acme", None).reach  # one per folder and tenant
+    assert acme.job_path == folder / "a.yaml"  # errors still name each job's own file

@@ -23,8 +23,8 @@ from pydantic import BaseModel, ValidationError
 from airflow_provider_dativo.config.asset import Asset
 from airflow_provider_dativo.config.connectors import EffectiveConnector, load_connector
 from airflow_provider_dativo.config.errors import DativoConfigError, format_loc
-from airflow_provider_dativo.config.job import SOURCE_SETTINGS
 from airflow_provider_dativo.config.loader import ResolvedJob
+from airflow_provider_dativo.config.service_sources import SOURCE_SETTINGS
 from airflow_provider_dativo.engine.errors import ConfigError, ConnectorNotAvailable
 
 

@@ -26,7 +26,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from airflow_provider_dativo import __version__
-from airflow_provider_dativo.config.job import ApiSourceSettings
+from airflow_provider_dativo.config.service_sources import ApiSourceSettings
 from airflow_provider_dativo.engine.errors import SourceError
 from airflow_provider_dativo.engine.sources.api.stats import ApiStats
 

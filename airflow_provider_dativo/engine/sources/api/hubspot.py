@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 import pyarrow as pa
 
-from airflow_provider_dativo.config.job import HubspotSourceSettings
+from airflow_provider_dativo.config.service_sources import HubspotSourceSettings
 from airflow_provider_dativo.engine.errors import ConfigError, SourceError
 from airflow_provider_dativo.engine.sources.api.cursor import cursor_field, epoch_of
 from airflow_provider_dativo.engine.sources.api.http import ApiClient, ApiDialect, json_error_text

@@ -28,7 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from airflow_provider_dativo.config.job import PostgresSourceSettings
+from airflow_provider_dativo.config.service_sources import PostgresSourceSettings
 from airflow_provider_dativo.engine.errors import ConfigError, SourceError
 from airflow_provider_dativo.engine.sources.batched import RecordBatchSource
 from airflow_provider_dativo.engine.sources.postgres.columns import conform_column

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from airflow_provider_dativo.config.job import PostgresSourceSettings
+from airflow_provider_dativo.config.service_sources import PostgresSourceSettings
 
 SOURCE_ALIAS = "dativo_source"
 APPLICATION_NAME = "airflow-provider-dativo"

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from airflow_provider_dativo.config.job import PostgresSourceSettings
+from airflow_provider_dativo.config.service_sources import PostgresSourceSettings
 from airflow_provider_dativo.engine.sources.postgres.sql import (
     connection_uri,
     literal,
