@@ -38,13 +38,14 @@ import pyarrow.csv as pacsv
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_throughput import ASSET, generate
+from ingest_shapes import CUSTOMERS, release_memory, typed_table
+from ingest_throughput import ASSET
 
 VARIANTS = ("full", "incremental first", "incremental next", "incremental + lookback P30D")
 
 
 def write_inputs(root: Path, rows: int) -> dict[str, Path]:
-    table = generate(rows)
+    table = typed_table(CUSTOMERS, CUSTOMERS.table(rows))
     minutes = pc.floor_temporal(table.column("created_at"), unit="minute")
     table = table.set_column(table.schema.get_field_index("created_at"), "created_at", minutes)
     table = table.sort_by("created_at")
@@ -55,6 +56,8 @@ def write_inputs(root: Path, rows: int) -> dict[str, Path]:
     whole = root / "data" / "acme" / "whole.csv"
     pacsv.write_csv(table.slice(0, rows * 9 // 10), older)
     pacsv.write_csv(table, whole)
+    del table, minutes
+    release_memory()
     return {"older": older, "whole": whole}
 
 

@@ -318,7 +318,22 @@ def write_shape(root: Path, shape: Shape, rows: int, formats: tuple[str, ...]) -
         path.write_text(yaml.safe_dump(job, sort_keys=False))
         out[f"data_{fmt}"], out[f"job_{fmt}"] = data, path
     (root / "assets" / f"{shape.name}.yaml").write_text(yaml.safe_dump(shape.asset(), sort_keys=False))
+    del table
+    release_memory()
     return out
+
+
+def write_csv(shape: Shape, rows: int, path: Path) -> None:
+    """``rows`` rows of ``shape`` as a CSV file (empty = null), without keeping them in memory."""
+    pacsv.write_csv(shape.table(rows), path, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    release_memory()
+
+
+def release_memory() -> None:
+    """Give Arrow's freed memory back to the system. A measured child's peak RSS (``wait4``)
+    counts what its parent held when it started it, so the parent must not sit on the
+    generated data."""
+    pa.default_memory_pool().release_unused()
 
 
 def table_schema(shape: Shape) -> pa.Schema:

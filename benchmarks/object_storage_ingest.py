@@ -39,22 +39,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pyarrow.csv as pacsv
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # the sibling benchmark's data definitions and measuring helpers
+from ingest_shapes import CUSTOMERS, read_exact, write_csv
 from ingest_throughput import (
     ARROW_SCHEMA,
     ASSET,
-    _read,
     benchmark_parser,
     checked_args,
     dativo_command,
     environment,
-    generate,
     render_table,
     run_measured,
 )
@@ -84,7 +82,7 @@ def write_workspace(root: Path, rows: int, lake: dict[str, str]) -> Path:
     (root / "data" / "acme").mkdir(parents=True)
     (root / "secrets" / "acme").mkdir(parents=True)
     csv = root / "data" / "acme" / "customers.csv"
-    pacsv.write_csv(generate(rows), csv, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    write_csv(CUSTOMERS, rows, csv)
     (root / "assets" / "customers.yaml").write_text(yaml.safe_dump(ASSET, sort_keys=False))
     (root / "secrets" / "acme" / "lake.env").write_text(
         f"CATALOG_PASSWORD={lake['password']}\nS3_KEY={lake['key']}\nS3_SECRET={lake['secret']}\n"
@@ -121,7 +119,7 @@ def write_job(root: Path, table: str, lake: dict[str, str]) -> Path:
 def child_iceberg(path: str, table: str, lake_json: str) -> None:
     from pyiceberg.catalog import load_catalog
 
-    data = _read("csv", path)
+    data = read_exact(CUSTOMERS, "csv", path)
     catalog = load_catalog(CATALOG, **catalog_properties(json.loads(lake_json)))
     catalog.create_namespace_if_not_exists("acme")
     iceberg = catalog.create_table(f"acme.{table}", schema=ARROW_SCHEMA)
