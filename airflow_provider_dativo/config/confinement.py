@@ -4,9 +4,9 @@ A job file is hostile input: ``source.path: ../../secrets/globex/*.env`` must no
 tenant's secrets or the host's files. A tenant reads its app root minus every ``secrets``
 folder and other tenants' ``jobs/``, ``secrets/`` and ``data/`` folders, plus the folders
 ``runner.tenants.<t>.allowed_roots`` grants it (docs/security.md has the rules). Paths are
-checked as written when a job file loads (:meth:`TenantReach.written_problem`, nothing on disk
-touched) and again, symlinks resolved, right before a run opens each file
-(:meth:`Confinement.confine`).
+checked as written when a job file loads (:meth:`TenantReach.written_problem`: no symlink
+followed, only a folder's existence looked up) and again, symlinks resolved, right before a
+run opens each file (:meth:`Confinement.confine`).
 
 Hand-written: no library confines paths per tenant; the checks are a few ``os.path`` calls.
 """
@@ -162,18 +162,6 @@ class Confinement:
 
     reach: TenantReach
     job_path: Path
-
-    @property
-    def tenant(self) -> str:
-        return self.reach.tenant
-
-    def describe(self) -> str:
-        """The allowed roots in words, for error messages."""
-        return self.reach.describe()
-
-    def problem(self, path: str | os.PathLike[str], *, resolve: bool) -> str | None:
-        """See :meth:`TenantReach.problem`."""
-        return self.reach.problem(path, resolve=resolve)
 
     def written_problem(self, path: str) -> str | None:
         """See :meth:`TenantReach.written_problem`."""
